@@ -1,0 +1,85 @@
+# regbook -- build the book and run every check.
+#
+#   make html     build the book into _build/html (sets up .venv first if missing)
+#   make test     every check a contributor must pass (lint, pytest + doctests,
+#                 strict book build, Sphinx doctest builder)
+#
+# The first run creates .venv and installs torch ($(TORCH_SPEC), the local CPU
+# build on our machines; see DEVELOPERS.md) and then the project with its extras.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON     ?= python3
+VENV       ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+BUILDDIR   ?= _build
+JOBS       ?= 2
+SPHINXOPTS ?=
+
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.regbook-installed
+SPHINX := $(BIN)/sphinx-build
+# Strict: warnings are errors (-W), report them all (--keep-going), every
+# cross-reference must resolve (-n). conf.py lives at the root (-c .).
+STRICT := -c . -W --keep-going -n -j $(JOBS)
+
+# $(call sphinx,BUILDER): run a strict build; on failure keep the execution
+# reports, remove the half-written output and the saved environment (so the
+# next build re-reads every page and cannot hide the warnings), and fail.
+define sphinx
+	@$(SPHINX) -M $(1) book $(BUILDDIR) $(STRICT) $(SPHINXOPTS) || { \
+	  rm -rf $(BUILDDIR)/failed-reports; \
+	  if [ -d $(BUILDDIR)/html/reports ]; then mv $(BUILDDIR)/html/reports $(BUILDDIR)/failed-reports; fi; \
+	  rm -rf $(BUILDDIR)/html $(BUILDDIR)/doctrees $(BUILDDIR)/$(1); \
+	  echo "make $(1): FAILED. No output was kept, so no page looks current." >&2; \
+	  echo "           Execution reports (if any): $(BUILDDIR)/failed-reports/" >&2; \
+	  exit 1; }
+endef
+
+.PHONY: help html test lint pytest book-strict doctest clean livehtml venv
+
+help:
+	@echo "make html      build the book into $(BUILDDIR)/html (creates $(VENV) on first use)"
+	@echo "make test      lint + pytest (unit, property, parity, doctests) + strict build + doctest builder"
+	@echo "make doctest   run the {doctest} blocks of the book with Sphinx's doctest builder"
+	@echo "make livehtml  rebuild and reload in the browser while you edit"
+	@echo "make clean     remove build output ($(BUILDDIR)/), keep $(VENV)"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[book,test]"
+	@touch $@
+
+html: $(STAMP)
+	$(call sphinx,html)
+	@rm -rf $(BUILDDIR)/failed-reports
+	@echo "Book built: $(BUILDDIR)/html/index.html"
+
+doctest: $(STAMP)
+	$(call sphinx,doctest)
+
+lint: $(STAMP)
+	$(BIN)/ruff check regbook tests conf.py
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+# -E: read every page afresh (warnings from earlier builds cannot hide);
+# execution still comes from the cache, which is keyed on regbook's sources.
+book-strict: $(STAMP)
+	@$(MAKE) --no-print-directory html SPHINXOPTS="-E $(SPHINXOPTS)"
+
+test: lint pytest book-strict doctest
+	@echo "make test: all checks passed"
+
+livehtml: $(STAMP)
+	$(BIN)/python -m pip install --quiet "sphinx-autobuild>=2024.10"
+	$(BIN)/sphinx-autobuild book $(BUILDDIR)/html -c . -n --watch regbook --ignore "$(BUILDDIR)/*"
+
+clean:
+	rm -rf $(BUILDDIR)

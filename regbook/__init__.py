@@ -1,0 +1,13 @@
+"""regbook: the code behind *Regularization in Deep Learning*, an executable textbook.
+
+Every number in the book is computed by a function of this package at build
+time. Modules share stems with the chapters and tests that use them:
+
+* :mod:`regbook.penalties` -- L2, L1, weight decay, AdamW (chapter *penalties*).
+* :mod:`regbook.early_stopping` -- the early-stopping helper and experiment.
+"""
+
+from regbook import early_stopping, penalties
+
+__all__ = ["early_stopping", "penalties"]
+__version__ = "0.1.0"

@@ -1,0 +1,100 @@
+"""Argument checks shared by every public function of :mod:`regbook`.
+
+Each check raises *before* any work is done, with a message that names the
+argument, the allowed range and the value received, in the style of
+PyTorch's own errors (``expected ... (got ...)``).
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import torch
+
+
+def check_real(name: str, value: object) -> float:
+    """Return ``value`` as a float, or raise ``TypeError`` if it is not a real number."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number (got {type(value).__name__} {value!r})")
+    out = float(value)
+    if not math.isfinite(out):
+        raise ValueError(f"{name} must be finite (got {out})")
+    return out
+
+
+def check_nonnegative(name: str, value: object) -> float:
+    """A finite real number ``>= 0``."""
+    out = check_real(name, value)
+    if out < 0:
+        raise ValueError(f"{name} must be >= 0 (got {out})")
+    return out
+
+
+def check_positive(name: str, value: object) -> float:
+    """A finite real number ``> 0``."""
+    out = check_real(name, value)
+    if out <= 0:
+        raise ValueError(f"{name} must be > 0 (got {out})")
+    return out
+
+
+def check_in_range(
+    name: str,
+    value: object,
+    low: float,
+    high: float,
+    *,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> float:
+    """A finite real number inside an interval, e.g. ``[0, 1)``."""
+    out = check_real(name, value)
+    ok_low = out >= low if low_inclusive else out > low
+    ok_high = out <= high if high_inclusive else out < high
+    if not (ok_low and ok_high):
+        lb = "[" if low_inclusive else "("
+        rb = "]" if high_inclusive else ")"
+        raise ValueError(f"{name} must be in {lb}{low}, {high}{rb} (got {out})")
+    return out
+
+
+def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
+    """An integer (not a bool), optionally ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an int (got {type(value).__name__} {value!r})")
+    out = int(value)
+    if minimum is not None and out < minimum:
+        raise ValueError(f"{name} must be >= {minimum} (got {out})")
+    return out
+
+
+def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
+    """One string out of a fixed set."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {choices} (got {value!r})")
+    return value
+
+
+def check_float_tensor(name: str, value: object, *, ndim: int | None = None) -> torch.Tensor:
+    """A floating-point tensor with only finite entries, optionally of a given rank."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor (got {type(value).__name__})")
+    if not value.is_floating_point():
+        raise TypeError(f"{name} must have a floating-point dtype (got {value.dtype})")
+    if ndim is not None and value.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D (got {value.ndim}-D, shape {tuple(value.shape)})")
+    if value.numel() == 0:
+        raise ValueError(f"{name} must not be empty (got shape {tuple(value.shape)})")
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} must contain only finite values (got NaN or inf)")
+    return value
+
+
+def check_same_shape(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor) -> None:
+    """Two tensors of identical shape."""
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{name_a} and {name_b} must have the same shape "
+            f"(got {tuple(a.shape)} and {tuple(b.shape)})"
+        )
