@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from regbook._checks import check_in_range, check_int, check_nonnegative, check_positive
+from regbook.data import Split, digits, flip_labels
 
 __all__ = ["EarlyStopping", "EarlyStoppingRun", "early_stopping_curve"]
 
@@ -125,8 +126,6 @@ def early_stopping_curve(
     Returns:
         An :class:`EarlyStoppingRun`.
     """
-    from sklearn.datasets import load_digits  # ships with scikit-learn: no download
-
     n_train = check_int("n_train", n_train, minimum=20)
     if n_train > 1797 - 400 - 100:
         raise ValueError(f"n_train must be <= 1297 to leave validation and test data (got {n_train})")
@@ -137,16 +136,9 @@ def early_stopping_curve(
     patience = check_int("patience", patience, minimum=1)
     check_int("seed", seed)
 
-    digits = load_digits()
-    x = torch.tensor(digits.data, dtype=torch.float32) / 16.0
-    y = torch.tensor(digits.target, dtype=torch.long)
-    gen = torch.Generator().manual_seed(seed)
-    perm = torch.randperm(len(y), generator=gen)
-    tr, va, te = perm[:n_train], perm[n_train : n_train + 400], perm[n_train + 400 :]
-    y_tr = y[tr].clone()
-    flip = torch.rand(n_train, generator=gen) < label_noise
-    shift = torch.randint(1, 10, (n_train,), generator=gen)
-    y_tr[flip] = (y_tr[flip] + shift[flip]) % 10  # a different class, uniformly
+    train, val, test = digits(n_train, 400, seed=seed)
+    gen = torch.Generator().manual_seed(seed + 1)
+    y_tr = flip_labels(train.y, label_noise, num_classes=10, generator=gen)
 
     torch.manual_seed(seed)  # nn.Linear's initialisation uses the global generator
     model = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
@@ -155,28 +147,28 @@ def early_stopping_curve(
     stopper = EarlyStopping(patience)
     run = EarlyStoppingRun()
 
-    def evaluate(idx: torch.Tensor, target: torch.Tensor) -> tuple[float, float]:
+    def evaluate(split: Split) -> tuple[float, float]:
         model.eval()
         with torch.no_grad():
-            logits = model(x[idx])
-            return loss_fn(logits, target).item(), (logits.argmax(1) == target).float().mean().item()
+            logits = model(split.x)
+            return loss_fn(logits, split.y).item(), (logits.argmax(1) == split.y).float().mean().item()
 
     for _ in range(epochs):
         model.train()
         opt.zero_grad()
-        loss = loss_fn(model(x[tr]), y_tr)
+        loss = loss_fn(model(train.x), y_tr)
         loss.backward()
         opt.step()
-        val_loss, _ = evaluate(va, y[va])
+        val_loss, _ = evaluate(val)
         run.train_loss.append(loss.item())
         run.val_loss.append(val_loss)
         run.weight_norm.append(torch.cat([p.detach().flatten() for p in model.parameters()]).norm().item())
         if stopper.step(val_loss, model) and run.stop_epoch == 0:
             run.stop_epoch = stopper.epoch
     run.final_val_loss = run.val_loss[-1]
-    _, run.final_test_accuracy = evaluate(te, y[te])
+    _, run.final_test_accuracy = evaluate(test)
     stopper.restore_best(model)
     run.best_epoch = stopper.best_epoch
-    run.restored_val_loss, _ = evaluate(va, y[va])
-    _, run.restored_test_accuracy = evaluate(te, y[te])
+    run.restored_val_loss, _ = evaluate(val)
+    _, run.restored_test_accuracy = evaluate(test)
     return run
