@@ -65,6 +65,7 @@ doctest: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check regbook tests conf.py
+	$(BIN)/mypy
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q

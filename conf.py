@@ -47,7 +47,7 @@ extensions = [
 ]
 
 root_doc = "index"
-exclude_patterns = ["**.ipynb_checkpoints", "**/README.md"]
+exclude_patterns = ["**.ipynb_checkpoints", "**/README.md", "_static/**", "claims/**"]
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
 
 # --- MyST ---------------------------------------------------------------
@@ -104,7 +104,13 @@ mathjax_path = "mathjax/tex-chtml.js"
 # --- HTML ---------------------------------------------------------------
 html_theme = "sphinx_book_theme"
 html_title = "Regularization in Deep Learning"
-html_static_path = [str(BUILD / "_mathjax_static")]
+html_static_path = [str(BUILD / "_mathjax_static"), "book/_static"]
+html_css_files = ["regbook.css"]
+# Kernel-free interactive figures: plain JavaScript under book/_static/widgets/,
+# loaded on every page (they are small and activate only where their markup is).
+_widgets = ROOT / "book" / "_static" / "widgets"
+html_js_files = [f"widgets/{p.name}" for p in sorted(_widgets.glob("*.js"))]
+html_css_files += [f"widgets/{p.name}" for p in sorted(_widgets.glob("*.css"))]
 html_theme_options = {
     "show_toc_level": 2,
     "use_download_button": True,

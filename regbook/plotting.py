@@ -7,7 +7,13 @@ white background that stays readable in the site's dark mode.
 
 from __future__ import annotations
 
-__all__ = ["COLORS", "use_book_style"]
+import platform
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["COLORS", "provenance", "stamp", "use_book_style"]
 
 #: A colour-blind-safe cycle (seaborn's "deep" palette), in the order figures use it.
 COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
@@ -32,3 +38,47 @@ def use_book_style() -> None:
             "image.cmap": "viridis",
         }
     )
+
+
+def provenance(*, seed: int | None, seconds: float | None = None) -> str:
+    """One line saying how an executed figure was made.
+
+    Args:
+        seed: The seed of the run behind the figure (``None`` if it is deterministic).
+        seconds: Wall-clock time of the run, if measured.
+
+    Returns:
+        A short string such as ``"seed 0 · 1.2 s · torch 2.13.0 · numpy 2.1.0 · Python 3.11"``.
+
+    Raises:
+        TypeError: If ``seed`` is not an int or None.
+        ValueError: If ``seconds`` is negative.
+
+    Example:
+        >>> provenance(seed=3).startswith("seed 3 · torch ")
+        True
+    """
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
+    if seconds is not None and not seconds >= 0:
+        raise ValueError(f"seconds must be >= 0, got {seconds!r}")
+    import numpy
+    import torch
+
+    parts = ["deterministic" if seed is None else f"seed {seed}"]
+    if seconds is not None:
+        parts.append(f"{seconds:.1f} s")
+    parts += [f"torch {torch.__version__.split('+')[0]}", f"numpy {numpy.__version__}",
+              f"Python {platform.python_version()}"]
+    return " · ".join(parts)
+
+
+def stamp(fig: Figure, *, seed: int | None, seconds: float | None = None) -> Figure:
+    """Write :func:`provenance` in small grey type in the figure's bottom-right corner.
+
+    Every executed figure of the book carries this stamp, so a reader can tell
+    which seed and which versions produced it. Returns ``fig`` for chaining.
+    """
+    text = provenance(seed=seed, seconds=seconds)
+    fig.text(0.995, 0.003, text, ha="right", va="bottom", fontsize=6.5, color="#8c8c8c")
+    return fig
