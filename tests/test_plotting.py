@@ -1,0 +1,44 @@
+"""The figure style and provenance stamp."""
+
+from __future__ import annotations
+
+import platform
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy
+import pytest
+import torch
+
+from regbook.plotting import provenance, stamp, use_book_style
+
+
+def test_provenance_names_seed_runtime_and_versions():
+    text = provenance(seed=7, seconds=1.25)
+    assert text.split(" · ") == [
+        "seed 7", "1.2 s", f"torch {torch.__version__.split('+')[0]}", f"numpy {numpy.__version__}",
+        f"Python {platform.python_version()}",
+    ]
+    assert provenance(seed=None).startswith("deterministic · torch ")
+
+
+def test_stamp_writes_the_text_on_the_figure():
+    use_book_style()
+    fig = plt.figure()
+    assert stamp(fig, seed=3) is fig
+    assert [t.get_text() for t in fig.texts] == [provenance(seed=3)]
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("seed", [1.5, "3", True])
+def test_bad_seed(seed):
+    with pytest.raises(TypeError, match="seed must be an int or None"):
+        provenance(seed=seed)
+
+
+@pytest.mark.parametrize("seconds", [-1.0, float("nan")])
+def test_bad_seconds(seconds):
+    with pytest.raises(ValueError, match="seconds must be >= 0"):
+        provenance(seed=0, seconds=seconds)
