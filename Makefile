@@ -20,7 +20,7 @@ SPHINXOPTS ?=
 
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.regbook-installed
-SPHINX := $(BIN)/sphinx-build
+SPHINX := REGBOOK_BUILDDIR=$(BUILDDIR) $(BIN)/sphinx-build
 # Strict: warnings are errors (-W), report them all (--keep-going), every
 # cross-reference must resolve (-n). conf.py lives at the root (-c .).
 STRICT := -c . -W --keep-going -n -j $(JOBS)
@@ -38,13 +38,14 @@ define sphinx
 	  exit 1; }
 endef
 
-.PHONY: help html test lint pytest book-strict doctest clean livehtml venv
+.PHONY: help html test lint pytest book-strict doctest clean livehtml venv page
 
 help:
 	@echo "make html      build the book into $(BUILDDIR)/html (creates $(VENV) on first use)"
 	@echo "make test      lint + pytest (unit, property, parity, doctests) + strict build + doctest builder"
 	@echo "make doctest   run the {doctest} blocks of the book with Sphinx's doctest builder"
 	@echo "make livehtml  rebuild and reload in the browser while you edit"
+	@echo "make page PAGE=<stem>  build one chapter alone (while writing it) into $(BUILDDIR)/page-<stem>"
 	@echo "make clean     remove build output ($(BUILDDIR)/), keep $(VENV)"
 
 venv: $(STAMP)
@@ -77,6 +78,14 @@ book-strict: $(STAMP)
 
 test: lint pytest book-strict doctest
 	@echo "make test: all checks passed"
+
+# One chapter (plus the landing, API and references pages) in its own build
+# folder, so chapters can be written side by side. Warnings are printed, not
+# fatal (other chapters are missing); a failing cell still fails.
+page: $(STAMP)
+	@test -n "$(PAGE)" || { echo "usage: make page PAGE=<chapter stem>" >&2; exit 2; }
+	REGBOOK_ONLY=$(PAGE) REGBOOK_BUILDDIR=$(BUILDDIR)/page-$(PAGE) $(BIN)/sphinx-build -M html book $(BUILDDIR)/page-$(PAGE) -c . -n
+	@echo "Page built: $(BUILDDIR)/page-$(PAGE)/html/$(PAGE).html"
 
 livehtml: $(STAMP)
 	$(BIN)/python -m pip install --quiet "sphinx-autobuild>=2024.10"

@@ -6,7 +6,6 @@ build is ``sphinx-build -M html book _build -c .`` (see the Makefile).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import sys
@@ -15,10 +14,13 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-BUILD = ROOT / "_build"
+# The Makefile passes its BUILDDIR, so several builds (e.g. one per chapter
+# while writing it) can run side by side with their own caches.
+BUILD = Path(os.environ.get("REGBOOK_BUILDDIR", ROOT / "_build")).resolve()
 
 # Kernels are separate processes: make sure they import *this* checkout's regbook.
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 import regbook  # noqa: E402
@@ -44,10 +46,19 @@ extensions = [
     "sphinx_design",
     "sphinx_copybutton",
     "sphinx_togglebutton",
+    "regbook_deps",  # book/_ext: per-page cache keys on the regbook sources a page imports
 ]
 
 root_doc = "index"
-exclude_patterns = ["**.ipynb_checkpoints", "**/README.md", "_static/**", "claims/**"]
+exclude_patterns = ["**.ipynb_checkpoints", "**/README.md", "_static/**", "_ext/**", "claims/**"]
+
+# `make page PAGE=<stem>`: build only that chapter (with the landing page, API
+# and references) while writing it. Never used by `make html` or `make test`.
+_only = os.environ.get("REGBOOK_ONLY")
+if _only:
+    _keep = {_only, "index", "api", "references"}
+    exclude_patterns += [p.name for p in (ROOT / "book").glob("*.md") if p.stem not in _keep]
+    suppress_warnings = ["toc.excluded", "toc.not_readable", "ref.doc"]
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
 
 # --- MyST ---------------------------------------------------------------
@@ -57,31 +68,13 @@ myst_dmath_double_inline = True
 
 
 # --- Execution (myst-nb + jupyter-cache) --------------------------------
-def _package_fingerprint() -> str:
-    """Hash of every file in regbook/ (names and bytes).
-
-    jupyter-cache keys a page on its own code cells only; the chapters'
-    numbers also depend on regbook. Keying the cache folder on this hash
-    means an edit to any regbook file re-executes the pages instead of
-    serving stale outputs.
-    """
-    digest = hashlib.sha256()
-    for path in sorted((ROOT / "regbook").rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(ROOT).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-_cache_root = BUILD / ".jupyter_cache"
-_cache_dir = _cache_root / _package_fingerprint()
-if _cache_root.is_dir():  # drop caches keyed on older versions of regbook
-    for old in _cache_root.iterdir():
-        if old != _cache_dir:
-            shutil.rmtree(old, ignore_errors=True)
-
+# jupyter-cache keys a page on its own code cells only, but the chapters'
+# numbers come from regbook. regbook_deps.py appends one hidden cell to every
+# executed page holding a hash of exactly the regbook sources that page imports
+# (followed through regbook's own imports): editing a module re-executes the
+# pages that use it, and only those; a no-change rebuild is served from cache.
 nb_execution_mode = "cache"
-nb_execution_cache_path = str(_cache_dir)
+nb_execution_cache_path = str(BUILD / ".jupyter_cache")
 nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True
 nb_execution_timeout = 300
@@ -139,7 +132,7 @@ always_use_bars_union = True
 nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(torch|numpy|np|nn|matplotlib|sklearn)(\..*)?"),
-    (r"py:.*", r"(collections\.abc|typing|dataclasses)\..*"),
+    (r"py:.*", r"(collections\.abc|typing|dataclasses|pathlib|os)\..*"),
     (r"py:.*", r"(Tensor|Module|Callable|Sequence|Literal|Scalar|Optimizer)"),
 ]
 

@@ -3,13 +3,53 @@
 Every number in the book is computed by a function of this package at build
 time. Modules share stems with the chapters and tests that use them:
 
-* :mod:`regbook.penalties` -- L2, L1, weight decay, AdamW (chapter *penalties*).
-* :mod:`regbook.early_stopping` -- the early-stopping helper and experiment.
-* :mod:`regbook.data` -- offline datasets (digits, sample photos) and label noise.
-* :mod:`regbook.plotting` -- the book's figure style.
+* :mod:`regbook.penalties` -- L2, L1, weight decay.
+* :mod:`regbook.early_stopping` -- early stopping.
+* :mod:`regbook.double_descent` -- double descent.
+* :mod:`regbook.augmentation` -- data augmentation.
+* :mod:`regbook.mixup` -- Mixup and CutMix.
+* :mod:`regbook.label_smoothing` -- label smoothing.
+* :mod:`regbook.dropout` -- dropout.
+* :mod:`regbook.batchnorm` -- BatchNorm (and lab 6b).
+* :mod:`regbook.norms` -- LayerNorm, RMSNorm, GroupNorm.
+* :mod:`regbook.prenorm` -- pre-norm and post-norm blocks.
+* :mod:`regbook.stack` -- the full stack (and lab 6a).
+* :mod:`regbook.cifar` -- CIFAR-10 reader.
+* :mod:`regbook.data` -- offline data.
+* :mod:`regbook.plotting` -- figure style.
 """
 
-from regbook import data, early_stopping, penalties, plotting
+from regbook import (
+    augmentation,
+    batchnorm,
+    cifar,
+    data,
+    double_descent,
+    dropout,
+    early_stopping,
+    label_smoothing,
+    mixup,
+    norms,
+    penalties,
+    plotting,
+    prenorm,
+    stack,
+)
 
-__all__ = ["data", "early_stopping", "penalties", "plotting"]
+__all__ = [
+    "augmentation",
+    "batchnorm",
+    "cifar",
+    "data",
+    "double_descent",
+    "dropout",
+    "early_stopping",
+    "label_smoothing",
+    "mixup",
+    "norms",
+    "penalties",
+    "plotting",
+    "prenorm",
+    "stack",
+]
 __version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""Dropout (chapter *dropout*): being written."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
