@@ -7,13 +7,17 @@ white background that stays readable in the site's dark mode.
 
 from __future__ import annotations
 
+import html
+import json
 import platform
+import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["COLORS", "provenance", "stamp", "use_book_style"]
+__all__ = ["COLORS", "provenance", "stamp", "use_book_style", "widget_html"]
 
 #: A colour-blind-safe cycle (seaborn's "deep" palette), in the order figures use it.
 COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
@@ -82,3 +86,41 @@ def stamp(fig: Figure, *, seed: int | None, seconds: float | None = None) -> Fig
     text = provenance(seed=seed, seconds=seconds)
     fig.text(0.995, 0.003, text, ha="right", va="bottom", fontsize=6.5, color="#8c8c8c")
     return fig
+
+
+def widget_html(name: str, data: Mapping[str, object], *, fallback: str) -> str:
+    """Markup for a kernel-free interactive figure, fed by data from an executed cell.
+
+    A chapter's cell displays ``IPython.display.HTML(widget_html(...))``. The
+    page then carries the data as JSON; the matching script in
+    ``book/_static/widgets/<name>.js`` finds ``.rb-widget[data-widget=name]``,
+    reads the JSON, builds the controls and hides the fallback text. Without
+    JavaScript the reader sees ``fallback`` (and the chapter's static figure).
+
+    Args:
+        name: The widget's name, lowercase letters, digits and dashes.
+        data: JSON-serialisable data (numbers, strings, lists, dicts).
+        fallback: Plain text shown where the widget cannot run.
+
+    Returns:
+        An HTML fragment.
+
+    Raises:
+        ValueError: If ``name`` is not lowercase-and-dashes or ``data`` is not JSON-serialisable.
+
+    Example:
+        >>> widget_html("demo", {"x": [1, 2]}, fallback="static").count('data-widget="demo"')
+        1
+    """
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9-]*", name):
+        raise ValueError(f"name must be lowercase letters, digits and dashes (got {name!r})")
+    try:
+        payload = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"data must be JSON-serialisable with finite numbers ({err})") from None
+    payload = payload.replace("</", "<\\/")  # never close the script tag early
+    return (
+        f'<div class="rb-widget" data-widget="{name}">'
+        f'<script type="application/json" class="rb-widget-data">{payload}</script>'
+        f'<p class="rb-widget-fallback">{html.escape(fallback)}</p></div>'
+    )

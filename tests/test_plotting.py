@@ -12,6 +12,7 @@ import numpy
 import pytest
 import torch
 
+from regbook import plotting
 from regbook.plotting import provenance, stamp, use_book_style
 
 
@@ -42,3 +43,20 @@ def test_bad_seed(seed):
 def test_bad_seconds(seconds):
     with pytest.raises(ValueError, match="seconds must be >= 0"):
         provenance(seed=0, seconds=seconds)
+
+
+def test_widget_html_carries_json_and_fallback() -> None:
+    import json
+
+    out = plotting.widget_html("dd-ridge", {"x": [1.5, 2], "s": "</script>"}, fallback="a <b> figure")
+    start = out.index('class="rb-widget-data">') + len('class="rb-widget-data">')
+    payload = out[start : out.index("</script>")]
+    assert json.loads(payload) == {"x": [1.5, 2], "s": "</script>"}
+    assert "a &lt;b&gt; figure" in out
+
+
+def test_widget_html_rejects_bad_name_and_data() -> None:
+    with pytest.raises(ValueError, match="name must be lowercase"):
+        plotting.widget_html("Bad Name", {}, fallback="")
+    with pytest.raises(ValueError, match="JSON-serialisable"):
+        plotting.widget_html("ok", {"x": float("nan")}, fallback="")
