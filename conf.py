@@ -47,6 +47,7 @@ extensions = [
     "sphinx_copybutton",
     "sphinx_togglebutton",
     "regbook_deps",  # book/_ext: per-page cache keys on the regbook sources a page imports
+    "regbook_notebooks",  # book/_ext: every executed chapter downloadable as a runnable .ipynb
 ]
 
 root_doc = "index"
@@ -115,7 +116,9 @@ html_last_updated_fmt = None
 html_show_sourcelink = False
 
 # --- References ---------------------------------------------------------
-bibtex_bibfiles = ["book/references.bib"]
+# The shared bibliography, plus any per-chapter additions in book/bib/.
+_extra_bib = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "book" / "bib").glob("*.bib"))
+bibtex_bibfiles = ["book/references.bib", *_extra_bib]
 bibtex_default_style = "plain"
 bibtex_reference_style = "author_year"
 
