@@ -48,6 +48,7 @@ extensions = [
     "sphinx_togglebutton",
     "regbook_deps",  # book/_ext: per-page cache keys on the regbook sources a page imports
     "regbook_notebooks",  # book/_ext: every executed chapter downloadable as a runnable .ipynb
+    "regbook_claims",  # book/_ext: the claims ledger, filled with the chapters' glued values
 ]
 
 root_doc = "index"
@@ -57,7 +58,7 @@ exclude_patterns = ["**.ipynb_checkpoints", "**/README.md", "_static/**", "_ext/
 # and references) while writing it. Never used by `make html` or `make test`.
 _only = os.environ.get("REGBOOK_ONLY")
 if _only:
-    _keep = {_only, "index", "api", "references"}
+    _keep = {_only, "index", "api", "references", "claims"}
     exclude_patterns += [p.name for p in (ROOT / "book").glob("*.md") if p.stem not in _keep]
     suppress_warnings = ["toc.excluded", "toc.not_readable", "ref.doc"]
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
@@ -124,6 +125,7 @@ bibtex_reference_style = "author_year"
 
 # --- API docs -----------------------------------------------------------
 autodoc_member_order = "bysource"
+autodoc_inherit_docstrings = False  # torch base classes (autograd.Function, nn.Module) have their own Sphinx markup
 autodoc_default_options = {"members": True, "show-inheritance": False}
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
@@ -135,7 +137,8 @@ always_use_bars_union = True
 nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(torch|numpy|np|nn|matplotlib|sklearn)(\..*)?"),
-    (r"py:.*", r"(collections\.abc|typing|dataclasses|pathlib|os)\..*"),
+    (r"py:.*", r"(collections\.abc|typing|dataclasses|pathlib|os|colorsys)(\..*)?"),
+    (r"py:data", r"Ellipsis"),  # the `...` of tuple[int, ...] in signatures
     (r"py:.*", r"(Tensor|Module|Callable|Sequence|Literal|Scalar|Optimizer)"),
 ]
 

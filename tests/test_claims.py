@@ -1,0 +1,115 @@
+"""The claims ledger's data: every row that says it is checked has a check behind it.
+
+The ledger page (book/claims.md) renders book/claims/*.toml; the build fails if
+a glue key has no executed value. These tests catch the rest before the build:
+unknown statuses, rows marked verified/reproduced/not-reproduced/corrected with
+no test, tests or sections that do not exist, glue keys that no cell computes,
+citation keys missing from the bibliography.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+FILES = sorted((BOOK / "claims").glob("*.toml"))
+STATUSES = {"verified", "reproduced", "not-reproduced", "corrected", "cited"}
+CHECKED = STATUSES - {"cited"}
+
+
+def rows() -> list[tuple[str, dict[str, object]]]:
+    out = []
+    for f in FILES:
+        for claim in tomllib.loads(f.read_text()).get("claim", []):
+            out.append((f.stem, claim))
+    return out
+
+
+ROWS = rows()
+IDS = [f"{stem}:{c.get('id', '?')}" for stem, c in ROWS]
+TARGETS = {m for p in BOOK.glob("*.md") for m in re.findall(r"^\(([\w-]+)\)=\s*$", p.read_text(), re.M)}
+BIB_KEYS = {m for p in [BOOK / "references.bib", *(BOOK / "bib").glob("*.bib")] if p.is_file()
+            for m in re.findall(r"^@\w+\{([^,\s]+),", p.read_text(), re.M)}
+
+
+def test_every_chapter_with_claims_is_a_page_of_the_ledger() -> None:
+    ledger = (BOOK / "claims.md").read_text()
+    block = ledger[ledger.index("{claims-ledger}") :]
+    for f in FILES:
+        assert (BOOK / f"{f.stem}.md").is_file(), f"claims/{f.name} has no chapter {f.stem}.md"
+        assert re.search(rf"^{f.stem}$", block, re.M), f"claims/{f.name} is not listed in claims.md"
+
+
+def test_ids_are_unique_and_kebab_case() -> None:
+    ids = [c.get("id") for _, c in ROWS]
+    assert len(ids) == len(set(ids)), [i for i in ids if ids.count(i) > 1]
+    for i in ids:
+        assert isinstance(i, str) and re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", i), i
+
+
+def _test_exists(node_id: str) -> bool:
+    path, _, name = node_id.partition("::")
+    name = name.split("[")[0]
+    file = ROOT / path
+    if not file.is_file() or not name:
+        return False
+    parts = name.split("::")
+    tree = ast.parse(file.read_text())
+    scope: list[ast.stmt] = tree.body
+    for part in parts:
+        found = [n for n in scope if isinstance(n, ast.FunctionDef | ast.ClassDef) and n.name == part]
+        if not found:
+            return False
+        scope = found[0].body
+    return True
+
+
+def _glue_pattern(key: str, text: str) -> bool:
+    if re.search(rf"glue\(\s*['\"]{re.escape(key)}['\"]", text):
+        return True
+    for fstring in re.findall(r"glue\(\s*f['\"]([^'\"]+)['\"]", text):
+        pattern = re.sub(r"\\\{[^}]*\\\}", r"\\w+", re.escape(fstring).replace(r"\{", "\\{").replace(r"\}", "\\}"))
+        if re.fullmatch(pattern, key):
+            return True
+    return False
+
+
+@pytest.mark.parametrize(("stem", "claim"), ROWS, ids=IDS)
+def test_row_is_backed(stem: str, claim: dict[str, object]) -> None:
+    for key in ("id", "lines", "claim", "status"):
+        assert claim.get(key), f"missing {key!r}"
+    status = claim["status"]
+    assert status in STATUSES, f"unknown status {status!r}"
+    assert re.fullmatch(r"\d+(-\d+)?(, ?\d+(-\d+)?)*", str(claim["lines"])), f"bad lecture lines {claim['lines']!r}"
+    if status in CHECKED:
+        assert claim.get("test"), f"a {status} claim needs the test that checks it"
+        assert claim.get("evidence"), f"a {status} claim needs the section that shows it"
+    if status == "corrected":
+        assert claim.get("lecture_value"), "a corrected claim shows the lecture's value"
+        assert claim.get("glue"), "a corrected claim shows the exact value, glued"
+    if status == "cited":
+        assert claim.get("cite"), "a cited claim gives its reference"
+    if claim.get("test"):
+        assert _test_exists(str(claim["test"])), f"no such test: {claim['test']}"
+    if claim.get("evidence"):
+        assert claim["evidence"] in TARGETS, f"no MyST target ({claim['evidence']})= in book/*.md"
+    if claim.get("glue"):
+        page = (BOOK / f"{stem}.md").read_text()
+        assert _glue_pattern(str(claim["glue"]), page), f"{stem}.md never glues {claim['glue']!r}"
+    if claim.get("cite"):
+        assert claim["cite"] in BIB_KEYS, f"unknown citation key {claim['cite']!r}"
+
+
+def test_ledger_is_not_empty() -> None:
+    assert len(ROWS) >= 10
