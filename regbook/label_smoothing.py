@@ -1,5 +1,498 @@
-"""Label smoothing (chapter *label_smoothing*): being written."""
+r"""Label smoothing: train on soft targets instead of one-hot labels (Szegedy et al., 2016).
+
+With :math:`K` classes and smoothing :math:`\alpha \in [0, 1]`, the one-hot
+target :math:`y_{\text{hard}} = e_c` of class :math:`c` is mixed with the uniform
+distribution :math:`u = (1/K, \dots, 1/K)`:
+
+.. math::
+
+    y_{\text{smooth}} = (1-\alpha)\, y_{\text{hard}} + \alpha\, u
+                      = (1-\alpha)\, e_c + \frac{\alpha}{K}\mathbf 1 ,
+
+so the true class gets :math:`1 - \alpha + \alpha/K`, every other class
+:math:`\alpha/K`, and the row still sums to 1. Training minimises the
+cross-entropy against that target,
+
+.. math::
+
+    \ell(z, c) = -\sum_{k=1}^{K} y_{\text{smooth},k}\,\log\operatorname{softmax}(z)_k ,
+
+which is what :func:`torch.nn.functional.cross_entropy` computes with
+``label_smoothing=alpha``. Its minimum over the logits :math:`z` is reached
+where :math:`\operatorname{softmax}(z) = y_{\text{smooth}}`, i.e. at the finite
+logit gap :math:`\log\big((1-\alpha+\alpha/K)/(\alpha/K)\big)`
+(:func:`optimal_logit_gap`); with hard labels (:math:`\alpha = 0`) there is no
+minimum and the logits grow for ever.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from regbook._checks import check_choice, check_in_range, check_int, check_positive
+from regbook.data import digits, flip_labels
+
+__all__ = [
+    "CalibrationResult",
+    "LabelSmoothingCrossEntropy",
+    "LogitDescent",
+    "calibration_experiment",
+    "expected_calibration_error",
+    "logit_descent",
+    "optimal_logit_gap",
+    "smooth_targets",
+    "smoothed_cross_entropy",
+]
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_labels(y: object, num_classes: int) -> torch.Tensor:
+    """``y`` must be a 1-D int64 tensor of class indices in ``[0, num_classes - 1]``."""
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"y must be a torch.Tensor (got {type(y).__name__})")
+    if y.dtype != torch.long:
+        raise TypeError(f"y must be an int64 tensor of class indices (got {y.dtype})")
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D (got {y.ndim}-D, shape {tuple(y.shape)})")
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        raise ValueError(
+            f"y must hold class indices in [0, {num_classes - 1}] (got values {int(y.min())}..{int(y.max())})"
+        )
+    return y
+
+
+def _targets(y: torch.Tensor, num_classes: int, alpha: float, dtype: torch.dtype) -> torch.Tensor:
+    # (1 - α) e_c + α/K: start from α/K everywhere, then add 1 - α on the true class.
+    out = torch.full((len(y), num_classes), alpha / num_classes, dtype=dtype)
+    out[torch.arange(len(y)), y] += 1.0 - alpha
+    return out
+
+
+def smooth_targets(y: torch.Tensor, *, num_classes: int, alpha: float) -> torch.Tensor:
+    r"""Smoothed one-hot targets :math:`(1-\alpha)\,e_y + \alpha/K`.
+
+    Args:
+        y: Class indices, int64, each in :math:`[0, K-1]`.
+        num_classes: Number of classes :math:`K \ge 2`.
+        alpha: Smoothing :math:`\alpha \in [0, 1]`; 0 gives one-hot rows, 1 uniform rows.
+
+    Returns:
+        One probability row per label: :math:`1-\alpha+\alpha/K` on the label's
+        class, :math:`\alpha/K` on every other class.
+
+    Raises:
+        TypeError: If ``y`` is not an int64 tensor.
+        ValueError: If ``y`` is not 1-D, a label is out of range, ``num_classes < 2``
+            or ``alpha`` is outside :math:`[0, 1]`.
+
+    Shape:
+        ``y``: :math:`(N,)`; output: :math:`(N, K)`, float32.
+
+    The lecture's two examples. :math:`K = 4`, :math:`\alpha = 0.1`, label at
+    index 1: :math:`0.1/4 = 0.025` and :math:`0.9 + 0.025 = 0.925`.
+    :math:`K = 10`, label at index 2: :math:`0.01` and :math:`0.91`:
+
+    >>> [round(v, 6) for v in smooth_targets(torch.tensor([1]), num_classes=4, alpha=0.1)[0].tolist()]
+    [0.025, 0.925, 0.025, 0.025]
+    >>> [round(v, 6) for v in smooth_targets(torch.tensor([2]), num_classes=10, alpha=0.1)[0].tolist()]
+    [0.01, 0.01, 0.91, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01]
+    """
+    num_classes = check_int("num_classes", num_classes, minimum=2)
+    alpha = check_in_range("alpha", alpha, 0.0, 1.0)
+    _check_labels(y, num_classes)
+    return _targets(y, num_classes, alpha, torch.float32)
+
+
+def smoothed_cross_entropy(
+    logits: torch.Tensor, y: torch.Tensor, *, alpha: float, reduction: str = "mean"
+) -> torch.Tensor:
+    r"""Cross-entropy against smoothed targets, :math:`-\sum_k y_{\text{smooth},k}\log\operatorname{softmax}(z)_k`.
+
+    Computed from :func:`torch.log_softmax` (stable for large logits) and
+    equal to ``torch.nn.functional.cross_entropy(logits, y, label_smoothing=alpha,
+    reduction=reduction)`` (tested). Because :math:`\sum_k y_{\text{smooth},k} = 1`,
+    it splits into :math:`(1-\alpha)` times the usual loss plus :math:`\alpha`
+    times the cross-entropy against the uniform distribution.
+
+    Args:
+        logits: Unnormalised scores :math:`z`, floating point; :math:`K \ge 2` columns.
+        y: Class indices, int64, each in :math:`[0, K-1]`.
+        alpha: Smoothing :math:`\alpha \in [0, 1]`.
+        reduction: ``"mean"`` (over the batch), ``"sum"`` or ``"none"``.
+
+    Returns:
+        The loss: a 0-d tensor, or one value per example for ``"none"``.
+
+    Raises:
+        TypeError: If ``logits`` is not floating or ``y`` not int64.
+        ValueError: If the ranks, the batch sizes, a label, ``alpha`` or
+            ``reduction`` are out of range.
+
+    Shape:
+        ``logits``: :math:`(N, K)`; ``y``: :math:`(N,)`; output: :math:`()` or :math:`(N,)`.
+
+    All-zero logits predict the uniform distribution, so the loss is
+    :math:`\log K` whatever the target: :math:`\log 4 = 1.386294\ldots`
+
+    >>> round(smoothed_cross_entropy(torch.zeros(1, 4), torch.tensor([1]), alpha=0.1).item(), 6)
+    1.386294
+    """
+    _check_logits(logits)
+    num_classes = logits.shape[1]
+    if num_classes < 2:
+        raise ValueError(f"logits must have at least 2 columns (classes) (got {num_classes})")
+    _check_labels(y, num_classes)
+    if y.shape[0] != logits.shape[0]:
+        raise ValueError(
+            f"logits and y must have the same batch size (got {logits.shape[0]} and {y.shape[0]})"
+        )
+    alpha = check_in_range("alpha", alpha, 0.0, 1.0)
+    check_choice("reduction", reduction, REDUCTIONS)
+
+    log_p = torch.log_softmax(logits, dim=1)
+    target = _targets(y, num_classes, alpha, logits.dtype)
+    per_example = -(target * log_p).sum(dim=1)
+    if reduction == "mean":
+        return per_example.mean()
+    if reduction == "sum":
+        return per_example.sum()
+    return per_example
+
+
+def _check_logits(logits: object) -> torch.Tensor:
+    """``logits`` must be a 2-D floating tensor (finite values are not required: torch allows -inf)."""
+    if not isinstance(logits, torch.Tensor):
+        raise TypeError(f"logits must be a torch.Tensor (got {type(logits).__name__})")
+    if not logits.is_floating_point():
+        raise TypeError(f"logits must have a floating-point dtype (got {logits.dtype})")
+    if logits.ndim != 2:
+        raise ValueError(f"logits must be 2-D (got {logits.ndim}-D, shape {tuple(logits.shape)})")
+    return logits
+
+
+class LabelSmoothingCrossEntropy(nn.Module):
+    """Thin module around :func:`smoothed_cross_entropy`, named like :class:`torch.nn.CrossEntropyLoss`.
+
+    Args:
+        label_smoothing: :math:`\\alpha \\in [0, 1]`.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    >>> loss = LabelSmoothingCrossEntropy(label_smoothing=0.1)
+    >>> round(loss(torch.zeros(1, 4), torch.tensor([1])).item(), 6)
+    1.386294
+    """
+
+    def __init__(self, label_smoothing: float = 0.0, reduction: str = "mean") -> None:
+        super().__init__()
+        self.label_smoothing = check_in_range("label_smoothing", label_smoothing, 0.0, 1.0)
+        self.reduction = check_choice("reduction", reduction, REDUCTIONS)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return smoothed_cross_entropy(input, target, alpha=self.label_smoothing, reduction=self.reduction)
+
+
+def optimal_logit_gap(*, num_classes: int, alpha: float) -> float:
+    r"""The logit gap at which the smoothed loss is smallest: :math:`\log\frac{1-\alpha+\alpha/K}{\alpha/K}`.
+
+    The loss is a cross-entropy, smallest when the prediction equals the target.
+    The softmax's ratio of two probabilities is the exponential of the logit
+    difference, so the true class's logit must exceed every other logit by
+    :math:`\Delta^* = \log(q_{\text{true}}/q_{\text{other}})`. With
+    :math:`\alpha = 0` the ratio is infinite: no finite logits minimise the
+    loss, hence ``alpha`` must be positive here.
+
+    Args:
+        num_classes: :math:`K \ge 2`.
+        alpha: :math:`\alpha \in (0, 1]`.
+
+    Returns:
+        :math:`\Delta^*` (0 for :math:`\alpha = 1`).
+
+    Raises:
+        ValueError: If ``num_classes < 2`` or ``alpha`` is outside :math:`(0, 1]`.
+
+    :math:`K = 10, \alpha = 0.1`: :math:`\log(0.91/0.01) = \log 91 = 4.51086\ldots`
+
+    >>> round(optimal_logit_gap(num_classes=10, alpha=0.1), 5)
+    4.51086
+    """
+    num_classes = check_int("num_classes", num_classes, minimum=2)
+    alpha = check_in_range("alpha", alpha, 0.0, 1.0, low_inclusive=False)
+    q_other = alpha / num_classes
+    return math.log((1.0 - alpha + q_other) / q_other)
+
+
+@dataclass(frozen=True)
+class LogitDescent:
+    """Gradient descent on one free logit vector.
+
+    Attributes:
+        num_classes: :math:`K`.
+        alpha: Smoothing used in the loss.
+        gaps: After each step, the true-class logit minus the mean of the others.
+        losses: After each step, the smoothed cross-entropy.
+        logit_norms: After each step, :math:`\\lVert z\\rVert_2`.
+    """
+
+    num_classes: int
+    alpha: float
+    gaps: list[float]
+    losses: list[float]
+    logit_norms: list[float]
+
+
+def logit_descent(*, num_classes: int, alpha: float, steps: int = 2000, lr: float = 1.0) -> LogitDescent:
+    r"""Minimise :func:`smoothed_cross_entropy` over a single logit vector by gradient descent.
+
+    The logits :math:`z \in \mathbb R^K` start at zero and the label is class 0;
+    each step is :math:`z \leftarrow z - \eta\,\nabla_z \ell(z, 0)` with the
+    gradient from autograd (float64). It equals :math:`\operatorname{softmax}(z) - y_{\text{smooth}}`,
+    so with :math:`\alpha > 0` the gap converges to :func:`optimal_logit_gap`;
+    with :math:`\alpha = 0` it keeps growing, roughly like :math:`\log t`.
+
+    Args:
+        num_classes: :math:`K \ge 2`.
+        alpha: :math:`\alpha \in [0, 1]`.
+        steps: Number of steps, ``>= 1``.
+        lr: Step size :math:`\eta > 0`.
+
+    Returns:
+        A :class:`LogitDescent` with one entry per step.
+
+    Raises:
+        ValueError: If an argument is out of range.
+
+    >>> run = logit_descent(num_classes=10, alpha=0.1, steps=500)
+    >>> round(run.gaps[-1], 4)
+    4.5109
+    """
+    num_classes = check_int("num_classes", num_classes, minimum=2)
+    alpha = check_in_range("alpha", alpha, 0.0, 1.0)
+    steps = check_int("steps", steps, minimum=1)
+    lr = check_positive("lr", lr)
+    z = torch.zeros(1, num_classes, dtype=torch.float64, requires_grad=True)
+    label = torch.zeros(1, dtype=torch.long)
+    gaps, losses, norms = [], [], []
+    for _ in range(steps):
+        (grad,) = torch.autograd.grad(smoothed_cross_entropy(z, label, alpha=alpha), z)
+        with torch.no_grad():
+            z -= lr * grad
+            gaps.append(float(z[0, 0] - z[0, 1:].mean()))
+            losses.append(float(smoothed_cross_entropy(z, label, alpha=alpha)))
+            norms.append(float(z.norm()))
+    return LogitDescent(num_classes=num_classes, alpha=alpha, gaps=gaps, losses=losses, logit_norms=norms)
+
+
+def _reliability(probs: torch.Tensor, y: torch.Tensor, num_bins: int) -> tuple[torch.Tensor, ...]:
+    conf, pred = probs.max(dim=1)
+    correct = (pred == y).to(probs.dtype)
+    # bin b holds confidences in (b/B, (b+1)/B]; the first bin also takes 0.
+    bins = ((conf * num_bins).ceil().long() - 1).clamp(0, num_bins - 1)
+    count = torch.bincount(bins, minlength=num_bins).to(probs.dtype)
+    conf_sum = torch.zeros(num_bins, dtype=probs.dtype).index_add_(0, bins, conf)
+    acc_sum = torch.zeros(num_bins, dtype=probs.dtype).index_add_(0, bins, correct)
+    return count, conf_sum, acc_sum
+
+
+def expected_calibration_error(probs: torch.Tensor, y: torch.Tensor, *, num_bins: int = 15) -> float:
+    r"""Expected calibration error :math:`\sum_b \frac{n_b}{N}\,\lvert \text{acc}_b - \text{conf}_b\rvert`.
+
+    Each example's *confidence* is its largest predicted probability. The
+    interval :math:`(0, 1]` is cut into ``num_bins`` equal bins; in each bin
+    :math:`\text{conf}_b` is the mean confidence and :math:`\text{acc}_b` the
+    fraction of correct arg-max predictions (Guo et al., 2017). A calibrated
+    model, one whose 80 %-confident answers are right 80 % of the time, has
+    ECE 0.
+
+    Args:
+        probs: Predicted probabilities, rows summing to 1.
+        y: True class indices, int64.
+        num_bins: Number of equal-width bins, ``>= 1``.
+
+    Returns:
+        The ECE, a float in :math:`[0, 1]`.
+
+    Raises:
+        TypeError: If ``probs`` is not floating or ``y`` not int64.
+        ValueError: If the shapes do not fit, a label is out of range, ``probs``
+            has entries outside :math:`[0, 1]` or ``num_bins < 1``.
+
+    Shape:
+        ``probs``: :math:`(N, K)`; ``y``: :math:`(N,)`.
+
+    Four predictions, two right and two wrong, all in the top bin: the mean
+    confidence is :math:`(0.9 + 0.8 + 0.6 + 0.7)/4 = 0.75`, the accuracy 0.5:
+
+    >>> p = torch.tensor([[0.1, 0.9], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3]])
+    >>> round(expected_calibration_error(p, torch.tensor([1, 0, 0, 1]), num_bins=2), 6)
+    0.25
+    """
+    _check_logits(probs)
+    if probs.numel() == 0:
+        raise ValueError(f"probs must not be empty (got shape {tuple(probs.shape)})")
+    if not bool(((probs >= 0) & (probs <= 1)).all()):
+        raise ValueError("probs must hold probabilities in [0, 1] (got values outside)")
+    _check_labels(y, probs.shape[1])
+    if y.shape[0] != probs.shape[0]:
+        raise ValueError(f"probs and y must have the same batch size (got {probs.shape[0]} and {y.shape[0]})")
+    num_bins = check_int("num_bins", num_bins, minimum=1)
+    _, conf_sum, acc_sum = _reliability(probs, y, num_bins)
+    return float((conf_sum - acc_sum).abs().sum() / len(y))
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """Test-set calibration of small MLPs trained on the digits with different ``alphas``.
+
+    Lists are indexed like ``alphas``; the reliability lists hold one list per
+    alpha with one entry per bin (``nan``-free: empty bins have count 0 and
+    confidence/accuracy 0).
+
+    Attributes:
+        alphas: Smoothing values trained with.
+        label_noise: Fraction of wrong training labels.
+        n_train: Number of training digits.
+        n_test: Number of test digits.
+        test_accuracy: Fraction of test digits classified correctly.
+        mean_confidence: Mean of the largest predicted probability.
+        ece: Expected calibration error (:func:`expected_calibration_error`).
+        test_nll: Mean negative log-likelihood of the true test label.
+        logit_norm: Mean :math:`\\lVert z\\rVert_2` of the test logits.
+        logit_gap: Mean gap between the largest logit and the mean of the others.
+        train_accuracy: Accuracy on the (possibly noisy) training labels.
+        bin_count: Examples per confidence bin.
+        bin_confidence: Mean confidence per bin.
+        bin_accuracy: Accuracy per bin.
+    """
+
+    alphas: list[float]
+    label_noise: float
+    n_train: int
+    n_test: int
+    test_accuracy: list[float]
+    mean_confidence: list[float]
+    ece: list[float]
+    test_nll: list[float]
+    logit_norm: list[float]
+    logit_gap: list[float]
+    train_accuracy: list[float]
+    bin_count: list[list[int]]
+    bin_confidence: list[list[float]]
+    bin_accuracy: list[list[float]]
+
+
+def _mlp(hidden: int, generator: torch.Generator) -> nn.Sequential:
+    model = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+    with torch.no_grad():
+        for layer in (model[0], model[2]):
+            assert isinstance(layer, nn.Linear)
+            bound = 1.0 / math.sqrt(layer.in_features)  # torch's default range, drawn from our generator
+            layer.weight.uniform_(-bound, bound, generator=generator)
+            layer.bias.uniform_(-bound, bound, generator=generator)
+    return model
+
+
+def calibration_experiment(
+    *,
+    alphas: Sequence[float],
+    label_noise: float = 0.0,
+    n_train: int = 500,
+    hidden: int = 64,
+    epochs: int = 200,
+    lr: float = 1e-2,
+    num_bins: int = 10,
+    seed: int = 0,
+) -> CalibrationResult:
+    r"""Train one small MLP per ``alpha`` on the 8×8 digits and measure its calibration.
+
+    Every model sees the same seeded split (:func:`regbook.data.digits`), the
+    same noisy labels (:func:`regbook.data.flip_labels`) and the same initial
+    weights (64 → ``hidden`` → 10, ReLU); only the loss's ``alpha`` differs.
+    Training is full-batch Adam for ``epochs`` steps on
+    :func:`smoothed_cross_entropy`. The test digits (all the others, with their
+    true labels) are scored with the *unsmoothed* quantities: accuracy, mean
+    confidence, ECE, negative log-likelihood, logit norm.
+
+    Args:
+        alphas: Smoothing values, each in :math:`[0, 1]`; at least one.
+        label_noise: Fraction of training labels replaced by a wrong class, :math:`[0, 0.9]`.
+        n_train: Training digits (50 to 1500).
+        hidden: Hidden units, ``>= 1``.
+        epochs: Full-batch Adam steps, ``>= 1``.
+        lr: Adam's learning rate, ``> 0``.
+        num_bins: Bins of the ECE, ``>= 1``.
+        seed: Seed of the split, the label noise and the initial weights.
+
+    Returns:
+        A :class:`CalibrationResult`.
+
+    Raises:
+        ValueError: If an argument is out of range or ``alphas`` is empty.
+    """
+    if len(alphas) == 0:
+        raise ValueError("alphas must not be empty (got 0 values)")
+    alpha_list = [check_in_range("alphas[i]", a, 0.0, 1.0) for a in alphas]
+    label_noise = check_in_range("label_noise", label_noise, 0.0, 0.9)
+    n_train = check_int("n_train", n_train, minimum=50)
+    if n_train > 1500:
+        raise ValueError(f"n_train must be <= 1500 to leave a test split (got {n_train})")
+    hidden = check_int("hidden", hidden, minimum=1)
+    epochs = check_int("epochs", epochs, minimum=1)
+    lr = check_positive("lr", lr)
+    num_bins = check_int("num_bins", num_bins, minimum=1)
+    seed = check_int("seed", seed)
+
+    train, _, test = digits(n_train, 0, seed=seed)
+    gen = torch.Generator().manual_seed(seed)
+    y_tr = flip_labels(train.y, label_noise, num_classes=10, generator=gen)
+    init = _mlp(hidden, gen).state_dict()
+
+    rows: dict[str, list[float]] = {k: [] for k in ("acc", "conf", "ece", "nll", "norm", "gap", "train")}
+    bins: dict[str, list[list[float]]] = {"count": [], "conf": [], "acc": []}
+    for alpha in alpha_list:
+        model = _mlp(hidden, gen)
+        model.load_state_dict(init)
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        for _ in range(epochs):
+            opt.zero_grad()
+            smoothed_cross_entropy(model(train.x), y_tr, alpha=alpha).backward()
+            opt.step()
+        with torch.no_grad():
+            z = model(test.x).double()
+            probs = torch.softmax(z, dim=1)
+            top = z.max(dim=1).values
+            rows["acc"].append(float((z.argmax(1) == test.y).double().mean()))
+            rows["conf"].append(float(probs.max(dim=1).values.mean()))
+            rows["ece"].append(expected_calibration_error(probs, test.y, num_bins=num_bins))
+            rows["nll"].append(float(smoothed_cross_entropy(z, test.y, alpha=0.0)))
+            rows["norm"].append(float(z.norm(dim=1).mean()))
+            rows["gap"].append(float((top - (z.sum(1) - top) / (z.shape[1] - 1)).mean()))
+            rows["train"].append(float((model(train.x).argmax(1) == y_tr).double().mean()))
+            count, conf_sum, acc_sum = _reliability(probs, test.y, num_bins)
+            safe = count.clamp_min(1)
+            bins["count"].append(count.tolist())
+            bins["conf"].append((conf_sum / safe).tolist())
+            bins["acc"].append((acc_sum / safe).tolist())
+
+    return CalibrationResult(
+        alphas=alpha_list,
+        label_noise=label_noise,
+        n_train=n_train,
+        n_test=len(test.y),
+        test_accuracy=rows["acc"],
+        mean_confidence=rows["conf"],
+        ece=rows["ece"],
+        test_nll=rows["nll"],
+        logit_norm=rows["norm"],
+        logit_gap=rows["gap"],
+        train_accuracy=rows["train"],
+        bin_count=[[int(c) for c in row] for row in bins["count"]],
+        bin_confidence=bins["conf"],
+        bin_accuracy=bins["acc"],
+    )
