@@ -38,12 +38,15 @@ define sphinx
 	  exit 1; }
 endef
 
-.PHONY: help html test lint pytest book-strict doctest clean livehtml venv page
+.PHONY: help html test lint pytest book-strict doctest browser chromium bench clean livehtml venv page
 
 help:
 	@echo "make html      build the book into $(BUILDDIR)/html (creates $(VENV) on first use)"
 	@echo "make test      lint + pytest (unit, property, parity, doctests) + strict build + doctest builder"
 	@echo "make doctest   run the {doctest} blocks of the book with Sphinx's doctest builder"
+	@echo "make browser   site tests on the built book: Chromium (no console errors, no external"
+	@echo "               requests, math, images, search, widgets) and the notebook downloads"
+	@echo "make bench     time cold build, no-change rebuild, one-page edit, one-module edit, make test"
 	@echo "make livehtml  rebuild and reload in the browser while you edit"
 	@echo "make page PAGE=<stem>  build one chapter alone (while writing it) into $(BUILDDIR)/page-<stem>"
 	@echo "make clean     remove build output ($(BUILDDIR)/), keep $(VENV)"
@@ -65,7 +68,7 @@ doctest: $(STAMP)
 	$(call sphinx,doctest)
 
 lint: $(STAMP)
-	$(BIN)/ruff check regbook tests conf.py
+	$(BIN)/ruff check regbook tests conf.py book/_ext .ci
 	$(BIN)/mypy
 
 pytest: $(STAMP)
@@ -76,8 +79,28 @@ pytest: $(STAMP)
 book-strict: $(STAMP)
 	@$(MAKE) --no-print-directory html SPHINXOPTS="-E $(SPHINXOPTS)"
 
-test: lint pytest book-strict doctest
+# Debian's Chromium for the site tests (Playwright drives it; it never downloads
+# a browser). Installed with apt-get when missing, as root or through sudo.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  echo "Installing Debian's chromium for the site tests ..."; \
+	  $$SUDO apt-get update -qq >/dev/null || true; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(CHROMIUM) || { echo "no Chromium at $(CHROMIUM); set CHROMIUM=/path/to/chromium" >&2; exit 1; }
+
+# The built site in a real browser, and every notebook download executed on its
+# own. Needs a built book: `make test` builds it first.
+browser: $(STAMP) chromium
+	REGBOOK_SITE_TESTS=1 REGBOOK_BUILDDIR=$(BUILDDIR) REGBOOK_CHROMIUM=$(CHROMIUM) \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
+
+test: lint pytest book-strict doctest browser
 	@echo "make test: all checks passed"
+
+bench: $(STAMP)
+	$(BIN)/python .ci/bench.py --runs $(or $(RUNS),3)
 
 # One chapter (plus the landing, API and references pages) in its own build
 # folder, so chapters can be written side by side. Warnings are printed, not

@@ -1,5 +1,7 @@
 """Shared settings for the test suite."""
 
+import os
+
 import torch
 from hypothesis import settings
 
@@ -9,3 +11,7 @@ settings.register_profile("regbook", derandomize=True, max_examples=60, deadline
 settings.load_profile("regbook")
 
 torch.set_num_threads(1)
+
+# The site tests (tests/browser) need a built book and Chromium: `make browser`
+# (part of `make test`, after the build) runs them with REGBOOK_SITE_TESTS=1.
+collect_ignore = [] if os.environ.get("REGBOOK_SITE_TESTS") == "1" else ["browser"]

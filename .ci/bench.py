@@ -1,0 +1,85 @@
+"""`make bench`: how long the book takes to build and check, on this machine.
+
+Runs in its own build folder (``_build/bench``), so the main build is left
+alone. Prints a table of medians over ``--runs`` repetitions:
+
+* cold ``make html``: environment installed, execution cache empty;
+* no-change rebuild;
+* one chapter's prose edited (no code cell changed: nothing re-executes);
+* one ``regbook`` module edited (only the pages that import it re-execute);
+* ``make test`` (one run: lint, pytest, strict build from the cache, doctest, site tests).
+
+Edits are undone afterwards, whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = "_build/bench"
+PROSE = ROOT / "book" / "penalties.md"
+MODULE = ROOT / "regbook" / "early_stopping.py"
+
+
+def make(target: str) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    out = subprocess.run(["make", target, f"BUILDDIR={BUILD}"], cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if out.returncode != 0:
+        raise SystemExit(f"make {target} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    return seconds, out.stdout + out.stderr
+
+
+def executed(log: str) -> list[str]:
+    return sorted({Path(m).stem for m in re.findall(r"(\S+\.md): Executing notebook", log)})
+
+
+def edited(path: Path, runs: int) -> tuple[list[float], list[str]]:
+    original = path.read_text()
+    times, pages = [], []
+    try:
+        for i in range(runs):
+            path.write_text(original + f"\n<!-- bench edit {i} -->\n" if path.suffix == ".md"
+                            else original + f"\n# bench edit {i}\n")
+            seconds, log = make("html")
+            times.append(seconds)
+            pages = executed(log)
+    finally:
+        path.write_text(original)
+    make("html")  # back to the unedited state (not timed)
+    return times, pages
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3)
+    runs = ap.parse_args().runs
+    rows: list[tuple[str, list[float], str]] = []
+
+    cold = []
+    for _ in range(runs):
+        shutil.rmtree(ROOT / BUILD, ignore_errors=True)
+        seconds, log = make("html")
+        cold.append(seconds)
+    rows.append(("cold `make html` (cache empty)", cold, f"{len(executed(log))} pages executed"))
+    rows.append(("no-change rebuild", [make("html")[0] for _ in range(runs)], ""))
+    t, pages = edited(PROSE, runs)
+    rows.append((f"edit prose of {PROSE.name}", t, f"re-executed: {', '.join(pages) or 'none'}"))
+    t, pages = edited(MODULE, runs)
+    rows.append((f"edit regbook/{MODULE.name}", t, f"re-executed: {', '.join(pages) or 'none'}"))
+    rows.append(("`make test` (cache warm)", [make("test")[0]], "one run"))
+
+    print(f"\n| step | median (s) | runs | note |\n|---|---|---|---|")
+    for name, times, note in rows:
+        print(f"| {name} | {statistics.median(times):.1f} | {len(times)} | {note} |")
+
+
+if __name__ == "__main__":
+    main()
