@@ -23,6 +23,7 @@ scale).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -782,7 +783,7 @@ def _apply_op(x: torch.Tensor, op: str, magnitude: float, sign: torch.Tensor) ->
         fn = {"brightness": _brightness, "color": _saturation, "contrast": _contrast, "sharpness": _sharpness}[op]
         return fn(x, f)
     if op == "posterize":
-        return _posterize(x, 8 - int(round(4 * frac)))
+        return _posterize(x, 8 - round(4 * frac))
     if op == "solarize":
         return _solarize(x, 1.0 - frac)
     if op == "autocontrast":
@@ -868,7 +869,9 @@ class RandAugment(torch.nn.Module):
 
 
 def _mlp(hidden: int, generator: torch.Generator) -> torch.nn.Sequential:
-    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10))
+    net = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10)
+    )
     with torch.no_grad():
         for layer in net:
             if isinstance(layer, torch.nn.Linear):
@@ -1029,7 +1032,7 @@ def digit_label_flip(*, n_train: int = 1000, steps: int = 300, seed: int = 0) ->
     g = torch.Generator().manual_seed(seed)
     net = _train_digits(tr.x.reshape(-1, 1, 8, 8), tr.y, augment="none", steps=steps, hidden=128, generator=g)
     xt = te.x.reshape(-1, 1, 8, 8)
-    transforms = {
+    transforms: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
         "original": lambda z: z,
         "hflip": lambda z: z.flip(-1),
         "rot180": lambda z: torch.rot90(z, 2, dims=(-2, -1)),

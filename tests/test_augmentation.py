@@ -76,7 +76,8 @@ def test_rotate_one_pixel_by_hand() -> None:
 def test_resized_crop_by_hand() -> None:
     # 4x4 ramp 0..15; the 2x2 box at (1, 1) holds 5, 6, 9, 10
     x = torch.arange(16.0).reshape(1, 4, 4) / 15
-    torch.testing.assert_close(A.resized_crop(x, 1, 1, 2, 2, size=(2, 2)) * 15, torch.tensor([[[5.0, 6.0], [9.0, 10.0]]]))
+    expected = torch.tensor([[[5.0, 6.0], [9.0, 10.0]]])
+    torch.testing.assert_close(A.resized_crop(x, 1, 1, 2, 2, size=(2, 2)) * 15, expected)
 
 
 # --- Parity with torch, colorsys and Pillow ----------------------------------
@@ -311,7 +312,7 @@ def test_error_not_float() -> None:
 
 
 def test_error_generator() -> None:
-    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
+    with pytest.raises(TypeError, match=r"generator must be a torch\.Generator"):
         A.randaugment(torch.rand(3, 4, 4), generator=0)  # type: ignore[arg-type]
 
 
