@@ -321,6 +321,7 @@ class EnsembleResult:
 
     Attributes:
         drop_prob: Drop probability used in training and for the thinned networks.
+        n_test: Number of test images.
         train_accuracy: Accuracy of the eval network on its training split.
         eval_accuracy: Accuracy of the weight-scaled (eval-mode) network.
         eval_nll: Its mean negative log-likelihood.
@@ -332,6 +333,7 @@ class EnsembleResult:
     """
 
     drop_prob: float
+    n_test: int
     train_accuracy: float
     eval_accuracy: float
     eval_nll: float
@@ -344,9 +346,9 @@ class EnsembleResult:
 def ensemble_view(
     *,
     n_train: int = 800,
-    hidden: int = 256,
+    hidden: int = 128,
     drop_prob: float = 0.5,
-    epochs: int = 20,
+    epochs: int = 30,
     batch_size: int = 50,
     lr: float = 1e-3,
     n_masks: int = 100,
@@ -408,7 +410,7 @@ def ensemble_view(
             nll, acc = _prob_nll_acc(total / k, test.y)
             mc_nll.append(nll)
             mc_acc.append(acc)
-    return EnsembleResult(drop_prob, train_acc, eval_acc, eval_nll, mc_acc, mc_nll, one_acc, one_nll)
+    return EnsembleResult(drop_prob, len(test.y), train_acc, eval_acc, eval_nll, mc_acc, mc_nll, one_acc, one_nll)
 
 
 @dataclass(frozen=True)
@@ -437,7 +439,7 @@ class OverfitRun:
 
     @property
     def nll_gap(self) -> float:
-        """Final test NLL minus final training NLL: the generalization gap in loss."""
+        """The generalization gap in loss, final test NLL minus final training NLL."""
         return self.test_nll[-1] - self.train_nll[-1]
 
     @property

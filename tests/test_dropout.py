@@ -101,6 +101,12 @@ def test_keep_prob_one_is_identity(hs: list[float], seed: int) -> None:
     assert torch.equal(D.dropout(h, drop_prob=0.0, training=True, generator=gen(seed)), h)
 
 
+def test_each_example_gets_its_own_mask() -> None:
+    # one mask per element, not one per batch: rows of a batch of identical inputs differ
+    out = D.Dropout(0.5, generator=gen(0)).train()(torch.ones(8, 16))
+    assert len({tuple(row.tolist()) for row in out}) == 8
+
+
 def test_same_generator_seed_same_mask() -> None:
     h = torch.ones(50)
     a = D.dropout(h, keep_prob=0.6, training=True, generator=gen(7))
