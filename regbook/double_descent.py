@@ -44,12 +44,14 @@ from regbook._checks import (
     check_in_range,
     check_int,
     check_nonnegative,
+    check_positive,
 )
 from regbook.data import digits, flip_labels
 
 __all__ = [
     "DoubleDescentResult",
     "double_descent_curve",
+    "gradient_descent_fit",
     "min_norm_fit",
     "random_feature_weights",
     "random_features",
@@ -262,19 +264,70 @@ def ridge_path(features: torch.Tensor, targets: torch.Tensor, *, lams: Sequence[
     if len(lams) == 0:
         raise ValueError("lams must not be empty (got 0 values)")
     lam_list = [check_nonnegative("lams[i]", lam) for lam in lams]
+    _, s, vh, uty, cutoff = _svd(features, targets)
+    return [vh.T @ _scale(_filter(s, lam, cutoff), uty) for lam in lam_list]
+
+
+def _svd(
+    features: torch.Tensor, targets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, float]:
+    """Thin SVD Φ = U diag(s) Vᵀ, Uᵀ Y, and pinv's cut-off max(n, p) · eps · s_max."""
     u, s, vh = torch.linalg.svd(features, full_matrices=False)
-    uty = u.T @ targets
-    cutoff = max(features.shape) * torch.finfo(features.dtype).eps * s.max()
+    cutoff = max(features.shape) * torch.finfo(features.dtype).eps * float(s.max())
+    return u, s, vh, u.T @ targets, cutoff
+
+
+def _filter(s: torch.Tensor, lam: float, cutoff: float) -> torch.Tensor:
+    """Ridge's spectral filter s / (s² + λ); for λ = 0, 1/s on the singular values pinv keeps, else 0."""
+    if lam > 0.0:
+        return s / (s * s + lam)
     kept = s > cutoff
-    out = []
-    for lam in lam_list:
-        if lam == 0.0:
-            filt = torch.where(kept, 1.0 / torch.where(kept, s, torch.ones_like(s)), torch.zeros_like(s))
-        else:
-            filt = s / (s * s + lam)
-        scaled = filt[:, None] * uty if uty.ndim == 2 else filt * uty
-        out.append(vh.T @ scaled)
-    return out
+    return torch.where(kept, 1.0 / torch.where(kept, s, torch.ones_like(s)), torch.zeros_like(s))
+
+
+def _scale(filt: torch.Tensor, uty: torch.Tensor) -> torch.Tensor:
+    return filt[:, None] * uty if uty.ndim == 2 else filt * uty
+
+
+def gradient_descent_fit(
+    features: torch.Tensor, targets: torch.Tensor, *, steps: int, lr: float | None = None
+) -> torch.Tensor:
+    r"""Plain gradient descent on :math:`\tfrac12\lVert\Phi\beta - Y\rVert^2`, started at :math:`\beta = 0`.
+
+    .. math:: \beta_{t+1} = \beta_t - \eta\,\Phi^\top(\Phi\beta_t - Y)
+
+    Every step adds a vector of the form :math:`\Phi^\top r`, so the iterates
+    never leave the row space of :math:`\Phi`. The minimum-norm solution is the
+    only least-squares solution in that space, so from zero gradient descent
+    converges to :func:`min_norm_fit` without being told to: an *implicit*
+    regularization, the simplest case of the one the lecture attributes to SGD.
+
+    Args:
+        features: :math:`\Phi`, shape :math:`(n, p)`.
+        targets: :math:`Y`, shape :math:`(n,)` or :math:`(n, k)`.
+        steps: Number of steps, ``>= 1``.
+        lr: Step size :math:`\eta > 0`; default :math:`1/s_{\max}^2`, which is stable.
+
+    Returns:
+        :math:`\beta` after ``steps`` steps.
+
+    Raises:
+        ValueError: If ``steps < 1``, ``lr <= 0`` or the shapes do not fit.
+
+    The line :math:`\beta_1 + \beta_2 = 2` again; from zero, every step moves
+    along :math:`(1, 1)`, so gradient descent lands on the minimum-norm point:
+
+    >>> phi, y = torch.tensor([[1.0, 1.0]], dtype=torch.float64), torch.tensor([2.0], dtype=torch.float64)
+    >>> [round(b, 12) for b in gradient_descent_fit(phi, y, steps=60).tolist()]
+    [1.0, 1.0]
+    """
+    _check_design(features, targets)
+    steps = check_int("steps", steps, minimum=1)
+    step = 1.0 / float(torch.linalg.matrix_norm(features, ord=2)) ** 2 if lr is None else check_positive("lr", lr)
+    beta = torch.zeros((features.shape[1], *targets.shape[1:]), dtype=features.dtype)
+    for _ in range(steps):
+        beta = beta - step * (features.T @ (features @ beta - targets))
+    return beta
 
 
 @dataclass(frozen=True)
@@ -334,8 +387,9 @@ def double_descent_curve(
        label changes, and the features below are the same as with noise).
     3. For each width :math:`p`, draw :math:`W` (:func:`random_feature_weights`),
        build :math:`\Phi` (:func:`random_features`), and fit the read-out to the
-       one-hot labels for every :math:`\lambda` in ``ridges`` at once
-       (:func:`ridge_path`; :math:`\lambda = 0` is the minimum-norm fit).
+       one-hot labels for every :math:`\lambda` in ``ridges`` at once, from one
+       SVD of :math:`\Phi` as in :func:`ridge_path` (:math:`\lambda = 0` is the
+       minimum-norm fit).
     4. Score against the clean one-hot test labels; average over seeds.
 
     Args:
@@ -384,12 +438,17 @@ def double_descent_curve(
         for j, p in enumerate(width_list):
             w = random_feature_weights(x_tr.shape[1], p, generator=gen)
             phi_tr, phi_te = random_features(x_tr, w), random_features(x_te, w)
-            for i, beta in enumerate(ridge_path(phi_tr, y_tr, lams=ridge_list)):
-                pred_te = phi_te @ beta
+            # β_λ = V c_λ with c_λ = filter_λ(s) ⊙ UᵀY (as in ridge_path), so predictions
+            # are (Φ V) c_λ and ‖β_λ‖ = ‖c_λ‖: one SVD and one projection serve every λ.
+            u, s, vh, uty, cutoff = _svd(phi_tr, y_tr)
+            proj_tr, proj_te = u * s, phi_te @ vh.T
+            for i, lam in enumerate(ridge_list):
+                coef = _scale(_filter(s, lam, cutoff), uty)
+                pred_te = proj_te @ coef
                 sums["test"][i, j] += ((pred_te - y_te) ** 2).sum(1).mean()
                 sums["err"][i, j] += (pred_te.argmax(1) != test.y).double().mean()
-                sums["train"][i, j] += ((phi_tr @ beta - y_tr) ** 2).sum(1).mean()
-                sums["norm"][i, j] += beta.norm()
+                sums["train"][i, j] += ((proj_tr @ coef - y_tr) ** 2).sum(1).mean()
+                sums["norm"][i, j] += coef.norm()
 
     def mean_of(key: str) -> list[list[float]]:
         out: list[list[float]] = (sums[key] / len(seed_list)).tolist()

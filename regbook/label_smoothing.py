@@ -83,8 +83,8 @@ def smooth_targets(y: torch.Tensor, *, num_classes: int, alpha: float) -> torch.
         alpha: Smoothing :math:`\alpha \in [0, 1]`; 0 gives one-hot rows, 1 uniform rows.
 
     Returns:
-        One probability row per label: :math:`1-\alpha+\alpha/K` on the label's
-        class, :math:`\alpha/K` on every other class.
+        One probability row per label, with :math:`1-\alpha+\alpha/K` on the
+        label's class and :math:`\alpha/K` on every other class.
 
     Raises:
         TypeError: If ``y`` is not an int64 tensor.
@@ -127,7 +127,7 @@ def smoothed_cross_entropy(
         reduction: ``"mean"`` (over the batch), ``"sum"`` or ``"none"``.
 
     Returns:
-        The loss: a 0-d tensor, or one value per example for ``"none"``.
+        The loss, a 0-d tensor (one value per example for ``"none"``).
 
     Raises:
         TypeError: If ``logits`` is not floating or ``y`` not int64.

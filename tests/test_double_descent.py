@@ -82,6 +82,18 @@ def test_ridge_path_matches_single_fits() -> None:
         torch.testing.assert_close(beta, D.ridge_fit(phi, y, lam=lam), rtol=1e-8, atol=1e-10)
 
 
+def test_gradient_descent_from_zero_finds_the_min_norm_solution() -> None:
+    gen = torch.Generator().manual_seed(5)
+    phi = torch.randn(10, 40, generator=gen, dtype=F64)
+    y = torch.randn(10, 2, generator=gen, dtype=F64)
+    expected = torch.linalg.lstsq(phi, y, driver="gelsd").solution
+    torch.testing.assert_close(D.gradient_descent_fit(phi, y, steps=3000), expected, rtol=1e-6, atol=1e-8)
+    # started elsewhere, it interpolates too but keeps the start's null-space part: a longer solution
+    start = torch.randn(40, 2, generator=gen, dtype=F64)
+    moved = D.gradient_descent_fit(phi, y - phi @ start, steps=3000) + start
+    assert (phi @ moved - y).abs().max() < 1e-6 and moved.norm() > expected.norm() + 0.1
+
+
 # --- Properties ----------------------------------------------------------------
 
 @given(st.integers(2, 12), st.integers(1, 12), st.integers(0, 10_000))
@@ -147,6 +159,8 @@ GEN = torch.Generator()
         (lambda: D.min_norm_fit(t([[1.0]]), torch.ones(1)), TypeError,
          r"features and targets must have the same dtype"),
         (lambda: D.ridge_fit(t([[1.0]]), t([1.0]), lam=-1.0), ValueError, r"lam must be >= 0 \(got -1.0\)"),
+        (lambda: D.gradient_descent_fit(t([[1.0]]), t([1.0]), steps=0), ValueError, r"steps must be >= 1 \(got 0\)"),
+        (lambda: D.gradient_descent_fit(t([[1.0]]), t([1.0]), steps=5, lr=-1.0), ValueError, r"lr must be > 0"),
         (lambda: D.ridge_path(t([[1.0]]), t([1.0]), lams=[]), ValueError, r"lams must not be empty"),
         (lambda: D.ridge_path(t([[1.0]]), t([1.0]), lams=[1.0, -2.0]), ValueError, r"lams\[i\] must be >= 0"),
         (lambda: D.double_descent_curve(widths=[]), ValueError, r"widths must not be empty"),
