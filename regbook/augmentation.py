@@ -145,7 +145,7 @@ def horizontal_flip(x: torch.Tensor) -> torch.Tensor:
         x: Image ``(C, H, W)`` or batch ``(N, C, H, W)``.
 
     Returns:
-        The mirrored image, same shape: ``out[..., j] = x[..., W - 1 - j]``.
+        The mirrored image (same shape), with ``out[..., j] = x[..., W - 1 - j]``.
 
     >>> horizontal_flip(torch.tensor([[[0.0, 0.5, 1.0]]])).tolist()
     [[[1.0, 0.5, 0.0]]]

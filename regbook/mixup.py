@@ -324,7 +324,7 @@ def mixed_loss(
         label_smoothing: Passed to :func:`torch.nn.functional.cross_entropy`, in [0, 1].
 
     Returns:
-        A 0-d tensor: the batch mean.
+        A 0-d tensor, the batch mean.
 
     >>> logits = torch.tensor([[2.0, 0.0]])
     >>> round(mixed_loss(logits, torch.tensor([0]), torch.tensor([1]), 0.7).item(), 4)
