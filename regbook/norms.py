@@ -482,11 +482,49 @@ def _median_times(fns: Sequence[Callable[[], object]], repeats: int) -> list[flo
         fn()  # warm-up: allocations, first-call dispatch
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        for fn, record in zip(fns, times):
+        for fn, record in zip(fns, times, strict=True):
             t0 = time.perf_counter()
             fn()
             record.append(time.perf_counter() - t0)
     return [float(statistics.median(t)) for t in times]
+
+
+def _time_shape(dims: tuple[int, ...], gen: torch.Generator, repeats: int, eps: float) -> NormTiming:
+    d = dims[-1]
+    x = torch.randn(dims, generator=gen).requires_grad_(True)
+    w = (1 + 0.1 * torch.randn(d, generator=gen)).requires_grad_(True)
+    b = (0.1 * torch.randn(d, generator=gen)).requires_grad_(True)
+    g = torch.randn(dims, generator=gen)
+    variants: dict[str, dict[str, Callable[[], torch.Tensor]]] = {
+        "library": {
+            "layer": lambda: F.layer_norm(x, (d,), w, b, eps),
+            "rms": lambda: F.rms_norm(x, (d,), w, eps),
+        },
+        "scratch": {  # the same formula as layer_norm / rms_norm, without the argument checks
+            "layer": lambda: _normalize(x, (-1,), True, eps) * w + b,
+            "rms": lambda: _normalize(x, (-1,), False, eps) * w,
+        },
+    }
+
+    def fwd(fn: Callable[[], torch.Tensor]) -> Callable[[], None]:
+        def run() -> None:
+            with torch.no_grad():
+                fn()
+        return run
+
+    def fwd_bwd(fn: Callable[[], torch.Tensor]) -> Callable[[], None]:
+        def run() -> None:
+            x.grad = w.grad = b.grad = None
+            fn().backward(g)
+        return run
+
+    timing = NormTiming(shape=dims)
+    for impl, fns in variants.items():
+        for mode, wrap in (("fwd", fwd), ("fwd+bwd", fwd_bwd)):
+            t_layer, t_rms = _median_times([wrap(fns["layer"]), wrap(fns["rms"])], repeats)
+            timing.layer[f"{impl} {mode}"] = t_layer
+            timing.rms[f"{impl} {mode}"] = t_rms
+    return timing
 
 
 def time_norms(
@@ -521,40 +559,7 @@ def time_norms(
         if not isinstance(shape, (tuple, list)) or len(shape) == 0:
             raise ValueError(f"each shape must be a non-empty tuple of ints (got {shape!r})")
         dims = tuple(check_int("shape", d, minimum=1) for d in shape)
-        d = dims[-1]
-        x = torch.randn(dims, generator=gen).requires_grad_(True)
-        w = (1 + 0.1 * torch.randn(d, generator=gen)).requires_grad_(True)
-        b = (0.1 * torch.randn(d, generator=gen)).requires_grad_(True)
-        g = torch.randn(dims, generator=gen)
-        variants: dict[str, dict[str, Callable[[], torch.Tensor]]] = {
-            "library": {
-                "layer": lambda: F.layer_norm(x, (d,), w, b, eps),
-                "rms": lambda: F.rms_norm(x, (d,), w, eps),
-            },
-            "scratch": {
-                "layer": lambda: _normalize(x, (-1,), True, eps) * w + b,
-                "rms": lambda: _normalize(x, (-1,), False, eps) * w,
-            },
-        }
-        timing = NormTiming(shape=dims)
-        for impl, fns in variants.items():
-
-            def fwd(fn: Callable[[], torch.Tensor]) -> Callable[[], None]:
-                def run() -> None:
-                    with torch.no_grad():
-                        fn()
-                return run
-
-            def fwd_bwd(fn: Callable[[], torch.Tensor]) -> Callable[[], None]:
-                def run() -> None:
-                    x.grad = w.grad = b.grad = None
-                    fn().backward(g)
-                return run
-
-            for mode, wrap in (("fwd", fwd), ("fwd+bwd", fwd_bwd)):
-                t_layer, t_rms = _median_times([wrap(fns["layer"]), wrap(fns["rms"])], repeats)
-                timing.layer[f"{impl} {mode}"] = t_layer
-                timing.rms[f"{impl} {mode}"] = t_rms
+        timing = _time_shape(dims, gen, repeats, eps)
         out.append(timing)
     return out
 

@@ -13,7 +13,8 @@ while the *pre-norm* block (GPT-2 onwards) normalizes only the input of the bran
 .. math::
 
     \text{out} = x + \operatorname{Sub}\big(\operatorname{LN}(x)\big),
-    \qquad \frac{\partial\,\text{out}}{\partial x} = I + \frac{\partial\,\operatorname{Sub}(\operatorname{LN}(x))}{\partial x}.
+    \qquad \frac{\partial\,\text{out}}{\partial x}
+    = I + \frac{\partial\,\operatorname{Sub}(\operatorname{LN}(x))}{\partial x}.
 
 The identity term is the gradient "highway": in a pre-norm stack every layer
 receives the loss gradient through a chain of ``I + (branch)`` factors, whereas
@@ -35,9 +36,9 @@ from regbook._checks import check_choice, check_float_tensor, check_int, check_n
 from regbook.data import digits
 
 __all__ = [
+    "MLP",
     "Block",
     "GradientProfile",
-    "MLP",
     "SelfAttention",
     "Stack",
     "WarmupRun",
@@ -80,7 +81,8 @@ class SelfAttention(nn.Module):
         q, k, v = (z.view(b, t, self.n_heads, c // self.n_heads).transpose(1, 2) for z in (q, k, v))  # (B, h, T, C/h)
         att = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(c // self.n_heads), dim=-1)  # (B, h, T, T)
         y = (att @ v).transpose(1, 2).reshape(b, t, c)                          # (B, T, C)
-        return self.proj(y)
+        out: torch.Tensor = self.proj(y)
+        return out
 
 
 class MLP(nn.Module):
@@ -96,7 +98,8 @@ class MLP(nn.Module):
         self.proj = _linear(4 * d_model, d_model, generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(F.gelu(self.fc(x)))
+        out: torch.Tensor = self.proj(F.gelu(self.fc(x)))
+        return out
 
 
 class Block(nn.Module):
@@ -166,7 +169,8 @@ class Stack(nn.Module):
         x = self.embed(x)                        # (B, T, C)
         for block in self.blocks:
             x = block(x)                         # (B, T, C)
-        return self.head(self.ln_f(x))           # (B, T, d_out)
+        out: torch.Tensor = self.head(self.ln_f(x))   # (B, T, d_out)
+        return out
 
 
 def make_stack(
@@ -245,12 +249,14 @@ def sublayer_jacobians(block: Block, x: torch.Tensor) -> tuple[torch.Tensor, tor
     def branch(z: torch.Tensor) -> torch.Tensor:
         z = z.reshape(x.shape)
         inner = block.ln_1(z) if block.placement == "pre" else z
-        return block.attn(inner).reshape(n)
+        out: torch.Tensor = block.attn(inner)
+        return out.reshape(n)
 
     def sublayer(z: torch.Tensor) -> torch.Tensor:
         if block.placement == "pre":
             return z + branch(z)
-        return block.ln_1((z + branch(z)).reshape(x.shape)).reshape(n)
+        out: torch.Tensor = block.ln_1((z + branch(z)).reshape(x.shape))
+        return out.reshape(n)
 
     flat = x.detach().reshape(n)
     j_sub = torch.autograd.functional.jacobian(sublayer, flat)
@@ -399,7 +405,8 @@ def warmup_run(
     opt = torch.optim.Adam(net.parameters(), lr=lr, foreach=True)
 
     def logits(x: torch.Tensor) -> torch.Tensor:
-        return net(x.view(-1, 8, 8)).mean(dim=1)        # (B, 8 rows, 8 pixels) -> (B, 10)
+        out: torch.Tensor = net(x.view(-1, 8, 8))       # (B, 8 rows, 8 pixels) -> (B, 8, 10)
+        return out.mean(dim=1)                          # average over rows -> (B, 10)
 
     losses = []
     for step in range(steps):

@@ -32,7 +32,7 @@ def test_normalize_lecture_batch_by_hand() -> None:
     # x̂ = dev / sqrt(5 + 1e-5): 3 / 2.2360702 = 1.3416394, 1 / 2.2360702 = 0.4472131
     x = torch.tensor([1.0, 3.0, 5.0, 7.0], dtype=F64)
     got = N.normalize(x, (0,), center=True, eps=1e-5).tolist()
-    for g, e in zip(got, [-1.3416394, -0.4472131, 0.4472131, 1.3416394]):
+    for g, e in zip(got, [-1.3416394, -0.4472131, 0.4472131, 1.3416394], strict=True):
         assert g == pytest.approx(e, abs=1e-6)
 
 
@@ -42,7 +42,7 @@ def test_layer_norm_affine_by_hand() -> None:
     g = torch.full((4,), 2.0, dtype=F64)
     b = torch.full((4,), 0.5, dtype=F64)
     got = N.layer_norm(x, 4, weight=g, bias=b)[0].tolist()
-    for v, e in zip(got, [-2.1832788, -0.3944262, 1.3944262, 3.1832788]):
+    for v, e in zip(got, [-2.1832788, -0.3944262, 1.3944262, 3.1832788], strict=True):
         assert v == pytest.approx(e, abs=1e-6)
 
 
@@ -50,7 +50,7 @@ def test_rms_norm_by_hand() -> None:
     # mean(x²) = (1 + 9 + 25 + 49) / 4 = 21; sqrt(21) = 4.5825757; 1/4.5825757 = 0.2182179
     x = torch.tensor([1.0, 3.0, 5.0, 7.0], dtype=F64)
     got = N.rms_norm(x, 4, eps=1e-12).tolist()
-    for v, k in zip(got, [1, 3, 5, 7]):
+    for v, k in zip(got, [1, 3, 5, 7], strict=True):
         assert v == pytest.approx(k * 0.2182179, abs=1e-6)
 
 
@@ -60,7 +60,7 @@ def test_group_norm_by_hand() -> None:
     got = N.group_norm(x, 2, eps=1e-5).flatten().tolist()
     # [5, 9] -> mean 7, var 4, sd 2 -> [-1, 1] (times 2/sqrt(4+1e-5))
     exp = [-1 / math.sqrt(1 + 1e-5), 1 / math.sqrt(1 + 1e-5), -2 / math.sqrt(4 + 1e-5), 2 / math.sqrt(4 + 1e-5)]
-    for v, e in zip(got, exp):
+    for v, e in zip(got, exp, strict=True):
         assert v == pytest.approx(e, abs=1e-12)
 
 
@@ -308,12 +308,12 @@ def test_error_weight_shape() -> None:
 
 
 def test_error_groups_not_dividing() -> None:
-    with pytest.raises(ValueError, match="num_groups must divide the number of channels 6 .got 4."):
+    with pytest.raises(ValueError, match=r"num_groups must divide the number of channels 6 .got 4."):
         N.group_norm(torch.ones(2, 6, 3), 4)
 
 
 def test_error_module_groups_not_dividing() -> None:
-    with pytest.raises(ValueError, match="num_groups must divide num_channels 6 .got 4."):
+    with pytest.raises(ValueError, match=r"num_groups must divide num_channels 6 .got 4."):
         N.GroupNorm(4, 6)
 
 
