@@ -76,7 +76,7 @@ def main() -> None:
     rows.append((f"edit regbook/{MODULE.name}", t, f"re-executed: {', '.join(pages) or 'none'}"))
     rows.append(("`make test` (cache warm)", [make("test")[0]], "one run"))
 
-    print(f"\n| step | median (s) | runs | note |\n|---|---|---|---|")
+    print("\n| step | median (s) | runs | note |\n|---|---|---|---|")
     for name, times, note in rows:
         print(f"| {name} | {statistics.median(times):.1f} | {len(times)} | {note} |")
 

@@ -12,6 +12,6 @@ settings.load_profile("regbook")
 
 torch.set_num_threads(1)
 
-# The site tests (tests/browser) need a built book and Chromium: `make browser`
+# The site tests (tests/site) need a built book and Chromium: `make site-tests`
 # (part of `make test`, after the build) runs them with REGBOOK_SITE_TESTS=1.
-collect_ignore = [] if os.environ.get("REGBOOK_SITE_TESTS") == "1" else ["browser"]
+collect_ignore = [] if os.environ.get("REGBOOK_SITE_TESTS") == "1" else ["site"]

@@ -2,7 +2,7 @@
 
 These tests need a built book (`make html`) and Debian's Chromium
 (`/usr/bin/chromium`, or $REGBOOK_CHROMIUM). `make test` builds first and then
-runs them; `make browser` runs them alone. Playwright drives Chromium through
+runs them; `make site-tests` runs them alone. Playwright drives Chromium through
 `executable_path`, so it never downloads a browser.
 """
 
