@@ -38,14 +38,14 @@ define sphinx
 	  exit 1; }
 endef
 
-.PHONY: help html test lint pytest book-strict doctest browser chromium bench clean livehtml venv page
+.PHONY: help html test lint pytest book-strict doctest site-tests chromium bench clean livehtml venv page
 
 help:
 	@echo "make html      build the book into $(BUILDDIR)/html (creates $(VENV) on first use)"
 	@echo "make test      lint + pytest (unit, property, parity, doctests) + strict build + doctest builder"
 	@echo "make doctest   run the {doctest} blocks of the book with Sphinx's doctest builder"
-	@echo "make browser   site tests on the built book: Chromium (no console errors, no external"
-	@echo "               requests, math, images, search, widgets) and the notebook downloads"
+	@echo "make site-tests  tests of the built book: Chromium (no console errors, no external"
+	@echo "               requests, math, images, search, widgets), notebook downloads, build behaviour"
 	@echo "make bench     time cold build, no-change rebuild, one-page edit, one-module edit, make test"
 	@echo "make livehtml  rebuild and reload in the browser while you edit"
 	@echo "make page PAGE=<stem>  build one chapter alone (while writing it) into $(BUILDDIR)/page-<stem>"
@@ -92,11 +92,11 @@ chromium:
 
 # The built site in a real browser, and every notebook download executed on its
 # own. Needs a built book: `make test` builds it first.
-browser: $(STAMP) chromium
+site-tests: $(STAMP) chromium
 	REGBOOK_SITE_TESTS=1 REGBOOK_BUILDDIR=$(BUILDDIR) REGBOOK_CHROMIUM=$(CHROMIUM) \
-	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
+	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/site
 
-test: lint pytest book-strict doctest browser
+test: lint pytest book-strict doctest site-tests
 	@echo "make test: all checks passed"
 
 bench: $(STAMP)
