@@ -15,6 +15,7 @@ time. Modules share stems with the chapters and tests that use them:
 * :mod:`regbook.prenorm` -- pre-norm and post-norm blocks.
 * :mod:`regbook.stack` -- the full stack (and lab 6a).
 * :mod:`regbook.cifar` -- CIFAR-10 reader.
+* :mod:`regbook.perf` -- from-scratch kernels timed against torch's.
 * :mod:`regbook.data` -- offline data.
 * :mod:`regbook.plotting` -- figure style.
 """
@@ -31,6 +32,7 @@ from regbook import (
     mixup,
     norms,
     penalties,
+    perf,
     plotting,
     prenorm,
     stack,
@@ -48,6 +50,7 @@ __all__ = [
     "mixup",
     "norms",
     "penalties",
+    "perf",
     "plotting",
     "prenorm",
     "stack",
