@@ -52,6 +52,7 @@ from regbook.early_stopping import EarlyStopping
 
 __all__ = [
     "StackConfig",
+    "Standardize",
     "SweepGrid",
     "SweepResult",
     "TrainResult",
@@ -184,11 +185,15 @@ class TrainResult:
         val_accuracy: Validation accuracy after each epoch.
         best_epoch: Epoch whose weights were kept (the last one without early stopping).
         epochs_run: Epochs actually trained (fewer than ``epochs`` if early stopping fired).
+        final_train_accuracy: Accuracy of the kept weights on the clean
+            (unaugmented, unmixed) training images.
         final_val_loss: Validation cross-entropy of the kept weights.
         final_val_accuracy: Validation accuracy of the kept weights.
         test_loss: Test cross-entropy of the kept weights (``None`` without test data).
         test_accuracy: Test accuracy of the kept weights (``None`` without test data).
         n_parameters: Number of trainable parameters of the model.
+        model: ``nn.Sequential(Standardize, network)`` with the kept weights,
+            on ``device``, in eval mode; it takes raw images in ``[0, 1]``.
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -196,11 +201,13 @@ class TrainResult:
     val_accuracy: list[float] = field(default_factory=list)
     best_epoch: int = 0
     epochs_run: int = 0
+    final_train_accuracy: float = math.nan
     final_val_loss: float = math.nan
     final_val_accuracy: float = math.nan
     test_loss: float | None = None
     test_accuracy: float | None = None
     n_parameters: int = 0
+    model: nn.Module | None = field(default=None, repr=False)
 
 
 def _norm_layer(kind: str, channels: int, *, image: bool) -> nn.Module:
@@ -221,13 +228,15 @@ def build_model(
     generator: torch.Generator,
     dropout_generator: torch.Generator | None = None,
 ) -> nn.Module:
-    """The recipe's network for images of shape ``in_shape = (C, H, W)``, initialised from ``generator``.
+    r"""The recipe's network for images of shape ``in_shape = (C, H, W)``, initialised from ``generator``.
 
     ``"cnn"``: a 3×3 conv stem with ``width`` channels, then conv-norm-ReLU-
     maxpool stages that double the channels (capped at ``4·width``) while the
     side is above 4, then global average pooling, dropout and a linear
     classifier. ``"mlp"``: flatten, two ``width``-unit hidden layers with
-    norm and ReLU, dropout, linear. Dropout is :class:`regbook.dropout.Dropout`
+    norm and ReLU, dropout, linear. Layers followed by a norm have no bias
+    (the norm's shift :math:`\beta` takes its place, as in torchvision's
+    ResNets). Dropout is :class:`regbook.dropout.Dropout`
     drawing its masks from ``dropout_generator`` (which must live on the
     device the model will run on). Conv and linear weights are drawn as in
     torch's default initialisation (Kaiming-uniform, ``a = √5``), but from
@@ -259,21 +268,23 @@ def build_model(
         raise ValueError(f"in_shape must be (C, H, W) (got {in_shape!r})")
     c, h, w = (check_int(f"in_shape[{i}]", v, minimum=1) for i, v in enumerate(in_shape))
     layers: list[nn.Module] = []
+    bias = config.norm == "none"  # a norm layer's shift β makes the bias before it redundant
     if config.arch == "cnn":
         ch = config.width
-        layers += [nn.Conv2d(c, ch, 3, padding=1), _norm_layer(config.norm, ch, image=True), nn.ReLU()]
+        layers += [nn.Conv2d(c, ch, 3, padding=1, bias=bias), _norm_layer(config.norm, ch, image=True), nn.ReLU()]
         side = min(h, w)
         while side > 4:
             out = min(2 * ch, 4 * config.width)
-            layers += [nn.Conv2d(ch, out, 3, padding=1), _norm_layer(config.norm, out, image=True), nn.ReLU(),
-                       nn.MaxPool2d(2)]
+            layers += [nn.Conv2d(ch, out, 3, padding=1, bias=bias), _norm_layer(config.norm, out, image=True),
+                       nn.ReLU(), nn.MaxPool2d(2)]
             ch, side = out, side // 2
         layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
         features = ch
     else:
         features = config.width
-        layers += [nn.Flatten(), nn.Linear(c * h * w, features), _norm_layer(config.norm, features, image=False),
-                   nn.ReLU(), nn.Linear(features, features), _norm_layer(config.norm, features, image=False),
+        layers += [nn.Flatten(), nn.Linear(c * h * w, features, bias=bias),
+                   _norm_layer(config.norm, features, image=False), nn.ReLU(),
+                   nn.Linear(features, features, bias=bias), _norm_layer(config.norm, features, image=False),
                    nn.ReLU()]
     if config.dropout > 0:
         layers.append(dropout.Dropout(config.dropout, generator=dropout_generator))
@@ -331,14 +342,46 @@ def _augment(x: torch.Tensor, config: StackConfig, generator: torch.Generator) -
     return torch.cat(chunks)
 
 
-def _evaluate(model: nn.Module, split: Split, mean: torch.Tensor, std: torch.Tensor,
-              device: torch.device) -> tuple[float, float]:
+class Standardize(nn.Module):
+    r"""Per-channel standardization :math:`(x - \mu) / \sigma` with fixed statistics (torchvision's ``Normalize``).
+
+    Args:
+        mean: Per-channel means, shape ``(C,)``.
+        std: Per-channel standard deviations, shape ``(C,)``, all ``> 0``.
+
+    Shape:
+        ``(N, C, H, W) -> (N, C, H, W)``.
+
+    Example:
+        >>> Standardize(torch.tensor([0.5]), torch.tensor([0.25]))(torch.ones(1, 1, 1, 1)).tolist()
+        [[[[2.0]]]]
+    """
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        super().__init__()
+        check_float_tensor("mean", mean, ndim=1)
+        check_float_tensor("std", std, ndim=1)
+        if mean.shape != std.shape:
+            raise ValueError(f"mean and std must have the same shape (got {tuple(mean.shape)} and {tuple(std.shape)})")
+        if not bool((std > 0).all()):
+            raise ValueError(f"std must be > 0 in every channel (got {std.tolist()})")
+        self.register_buffer("mean", mean.detach().clone().reshape(1, -1, 1, 1))
+        self.register_buffer("std", std.detach().clone().reshape(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def _evaluate(model: nn.Module, split: Split, device: torch.device) -> tuple[float, float]:
     """Plain cross-entropy and accuracy of ``model`` on ``split``, in batches of 1024."""
     model.eval()
     total_loss, correct = 0.0, 0
     with torch.no_grad():
         for start in range(0, len(split.y), 1024):
-            xb = ((split.x[start:start + 1024] - mean) / std).to(device)
+            xb = split.x[start:start + 1024].to(device)
             yb = split.y[start:start + 1024].to(device)
             logits = model(xb)
             total_loss += F.cross_entropy(logits, yb, reduction="sum").item()
@@ -364,15 +407,22 @@ def train(
 
     1. RandAugment (if ``randaugment_ops > 0``) and random erasing (if
        ``random_erasing > 0``), on images in ``[0, 1]``;
-    2. normalization by the training set's per-channel mean and standard
-       deviation (the lecture's ``Normalize(MEAN, STD)``);
-    3. with probability ``mix_prob``, Mixup or (with probability
+    2. with probability ``mix_prob``, Mixup or (with probability
        ``cutmix_prob``) CutMix, whose loss is the λ-weighted pair of
        (smoothed) cross-entropies;
 
-    then moves to ``device`` for the forward and backward pass, and
-    ``torch.optim.AdamW`` takes a step with decoupled weight decay
-    :math:`\theta \leftarrow (1-\eta\lambda)\,\theta - \eta\,\hat m/(\sqrt{\hat v}+\epsilon)`.
+    then moves to ``device`` for the forward and backward pass through
+    ``nn.Sequential(Standardize(mean, std), build_model(...))``. The first
+    layer is the lecture's ``Normalize(MEAN, STD)``, with the training set's
+    per-channel mean and (unbiased) standard deviation, so the returned model
+    takes raw images in ``[0, 1]``. ``torch.optim.AdamW`` then takes a step
+    with decoupled weight decay
+
+    .. math::
+
+        \theta \leftarrow (1-\eta\lambda)\,\theta - \eta\,\hat m/(\sqrt{\hat v}+\epsilon)
+
+    (:math:`\eta` = ``lr``, :math:`\lambda` = ``weight_decay``, applied to every parameter).
     After every epoch the *plain* validation cross-entropy is recorded; with
     ``patience > 0`` an :class:`~regbook.early_stopping.EarlyStopping`
     watches it, stops training after ``patience`` epochs without improvement
@@ -384,8 +434,9 @@ def train(
             ``[0, 1]`` (C = 1 or 3 for RandAugment) and labels ``y``.
         val_data: Validation split, same layout (used for early stopping).
         test_data: Optional test split, evaluated once with the kept weights.
-        seed: Seeds five independent generators: initial weights, batch
-            order, augmentation, mixing, dropout masks.
+        seed: Seeds five independent generators ``torch.Generator().manual_seed(5 * seed + k)``:
+            initial weights (k = 0), batch order (1), augmentation (2),
+            mixing (3) and dropout masks (4, on ``device``).
         device: Where the model runs (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...).
 
     Returns:
@@ -428,11 +479,12 @@ def train(
     g_init, g_order, g_aug, g_mix = (torch.Generator().manual_seed(seed * 5 + k) for k in range(4))
     g_drop = torch.Generator(device=dev).manual_seed(seed * 5 + 4)  # dropout masks are drawn on the device
     c, h, w = (int(s) for s in shape)
-    model = build_model(config, (c, h, w), generator=g_init, dropout_generator=g_drop).to(dev)
+    mean = train_data.x.mean(dim=(0, 2, 3))
+    std = train_data.x.std(dim=(0, 2, 3)).clamp_min(1e-6)
+    net = build_model(config, (c, h, w), generator=g_init, dropout_generator=g_drop)
+    model = nn.Sequential(Standardize(mean, std), net).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     stopper = EarlyStopping(config.patience) if config.patience > 0 else None
-    mean = train_data.x.mean(dim=(0, 2, 3), keepdim=True)
-    std = train_data.x.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
     ls = config.label_smoothing
     result = TrainResult(n_parameters=sum(p.numel() for p in model.parameters() if p.requires_grad))
 
@@ -447,7 +499,7 @@ def train(
         y_epoch = train_data.y[order]
         epoch_loss = 0.0
         for start, stop in itertools.pairwise(bounds):
-            xb = (x_epoch[start:stop] - mean) / std
+            xb = x_epoch[start:stop]
             yb = y_epoch[start:stop]
             mixed = config.mix_prob > 0 and len(yb) > 1 and torch.rand((), generator=g_mix).item() < config.mix_prob
             if mixed:                                                        # 4. Mixup / CutMix
@@ -465,7 +517,7 @@ def train(
             loss.backward()
             opt.step()                                                       # 2. decoupled weight decay
             epoch_loss += loss.item() * len(yb)
-        val_loss, val_acc = _evaluate(model, val_data, mean, std, dev)
+        val_loss, val_acc = _evaluate(model, val_data, dev)
         result.train_loss.append(epoch_loss / n)
         result.val_loss.append(val_loss)
         result.val_accuracy.append(val_acc)
@@ -477,9 +529,11 @@ def train(
         result.best_epoch = stopper.best_epoch
     else:
         result.best_epoch = result.epochs_run
-    result.final_val_loss, result.final_val_accuracy = _evaluate(model, val_data, mean, std, dev)
+    _, result.final_train_accuracy = _evaluate(model, train_data, dev)
+    result.final_val_loss, result.final_val_accuracy = _evaluate(model, val_data, dev)
     if test_data is not None:
-        result.test_loss, result.test_accuracy = _evaluate(model, test_data, mean, std, dev)
+        result.test_loss, result.test_accuracy = _evaluate(model, test_data, dev)
+    result.model = model
     return result
 
 

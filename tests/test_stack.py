@@ -276,7 +276,7 @@ def lab_data() -> tuple[Split, Split, Split]:
 
 def test_sweep_grid_is_deterministic_and_beats_chance(lab_data) -> None:
     grid = S.SweepGrid(weight_decay=(0.0,), randaugment=(False, True), label_smoothing=(0.0, 0.1))
-    base = S.StackConfig(width=8, epochs=12, lr=1e-2, patience=0, mix_prob=0.0, random_erasing=0.0)
+    base = S.StackConfig(width=16, epochs=20, lr=1e-2, patience=0, mix_prob=0.0, random_erasing=0.0)
     res = S.sweep(grid, lab_data, base=base, seed=0)
     assert tuple(res.test_accuracy.shape) == (1, 2, 2)
     assert bool((res.test_accuracy > 0.5).all())             # chance is 0.1
@@ -285,7 +285,7 @@ def test_sweep_grid_is_deterministic_and_beats_chance(lab_data) -> None:
                    test_data=lab_data[2], seed=0)
     assert cell.test_accuracy == res.test_accuracy[0, 1, 1].item()
     # the effect the lab page shows, at a small size: RandAugment at magnitude 9 costs accuracy on 8x8 digits
-    assert res.marginal("randaugment")[0] > res.marginal("randaugment")[1] + 0.02
+    assert res.marginal("randaugment")[0] > res.marginal("randaugment")[1] + 0.05
 
 
 def test_cifar10_sweep_on_a_tiny_generated_folder(tmp_path: Path) -> None:
@@ -346,7 +346,7 @@ def test_build_model_errors() -> None:
     g = torch.Generator()
     with pytest.raises(TypeError, match="config must be a StackConfig"):
         S.build_model({"arch": "cnn"}, (1, 8, 8), generator=g)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
+    with pytest.raises(TypeError, match=r"generator must be a torch\.Generator"):
         S.build_model(S.StackConfig(), (1, 8, 8), generator=0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"in_shape must be \(C, H, W\)"):
         S.build_model(S.StackConfig(), (8, 8), generator=g)  # type: ignore[arg-type]
@@ -374,11 +374,11 @@ def test_train_errors(small_digits) -> None:
         S.train("stack", tr, va)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"val_data must be a regbook.data.Split \(got tuple\)"):
         S.train(TINY, tr, (va.x, va.y))  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="train_data.x must have a floating-point dtype"):
+    with pytest.raises(TypeError, match=r"train_data\.x must have a floating-point dtype"):
         S.train(TINY, Split((tr.x * 16).to(torch.uint8), tr.y), va)
-    with pytest.raises(TypeError, match="train_data.y must be a 1-D int64 tensor"):
+    with pytest.raises(TypeError, match=r"train_data\.y must be a 1-D int64 tensor"):
         S.train(TINY, Split(tr.x, tr.y.int()), va)
-    with pytest.raises(ValueError, match=r"train_data.x and train_data.y must have the same length \(got 120 and 119\)"):
+    with pytest.raises(ValueError, match=r"train_data.x and train_data.y must have the same length \(got 120 and 11"):
         S.train(TINY, Split(tr.x, tr.y[:-1]), va)
     with pytest.raises(ValueError, match=r"test_data.y must hold class indices in \[0, 9\] \(got 0..10\)"):
         S.train(TINY, tr, va, test_data=Split(te.x, torch.where(te.y == 9, 10, te.y)))
@@ -392,7 +392,7 @@ def test_train_errors(small_digits) -> None:
 
 def test_device_errors(small_digits) -> None:
     tr, va, _ = small_digits
-    with pytest.raises(TypeError, match="device must be a str or torch.device"):
+    with pytest.raises(TypeError, match=r"device must be a str or torch\.device"):
         S.train(TINY, tr, va, device=0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="device must name a torch device such as 'cpu' or 'cuda'"):
         S.train(TINY, tr, va, device="gpu0")
@@ -412,7 +412,7 @@ def test_sweep_grid_errors() -> None:
         S.SweepGrid(label_smoothing=())
     with pytest.raises(ValueError, match=r"weight_decay must be >= 0 \(got -1.0\)"):
         S.SweepGrid(weight_decay=(0.0, -1.0))
-    with pytest.raises(TypeError, match=r"randaugment must hold bools \(got int 1\)"):
+    with pytest.raises(TypeError, match=r"randaugment must hold bools \(got int 0\)"):
         S.SweepGrid(randaugment=(0, 1))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"label_smoothing must be in \[0.0, 1.0\) \(got 1.0\)"):
         S.SweepGrid(label_smoothing=(0.0, 1.0))
