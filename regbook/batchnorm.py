@@ -60,6 +60,7 @@ from regbook.data import Split, digits
 __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
+    "BatchNormBase",
     "BatchNormCache",
     "BatchNormFunction",
     "BatchSizeSweep",
@@ -234,8 +235,19 @@ def _update_running(
         running_var.mul_(1.0 - momentum).add_(unbiased, alpha=momentum)
 
 
-class _BatchNorm(nn.Module):
-    """Shared body of :class:`BatchNorm1d` and :class:`BatchNorm2d` (torch's names and defaults)."""
+class BatchNormBase(nn.Module):
+    r"""Shared body of :class:`BatchNorm1d` and :class:`BatchNorm2d`, with torch's names and defaults.
+
+    Args:
+        num_features: Number of channels ``C``.
+        eps: :math:`\epsilon > 0` added to the variance.
+        momentum: Weight of the new batch in the running averages, in [0, 1];
+            ``None`` for the cumulative average of all batches seen.
+        affine: Learn ``weight`` (γ) and ``bias`` (β).
+        track_running_stats: Keep ``running_mean``, ``running_var`` and
+            ``num_batches_tracked``; without them the layer always uses batch statistics.
+        dtype: Floating dtype of the parameters and buffers.
+    """
 
     _ranks: tuple[int, ...] = ()
     _rank_text: str = ""
@@ -307,7 +319,7 @@ class _BatchNorm(nn.Module):
         )
 
 
-class BatchNorm1d(_BatchNorm):
+class BatchNorm1d(BatchNormBase):
     """Batch normalization of ``(N, C)`` or ``(N, C, L)`` input; drop-in for :class:`torch.nn.BatchNorm1d`.
 
     Parameters ``weight`` (γ, init 1) and ``bias`` (β, init 0); buffers
@@ -324,7 +336,7 @@ class BatchNorm1d(_BatchNorm):
     _rank_text = "2D or 3D"
 
 
-class BatchNorm2d(_BatchNorm):
+class BatchNorm2d(BatchNormBase):
     """Batch normalization of ``(N, C, H, W)`` input; drop-in for :class:`torch.nn.BatchNorm2d`.
 
     Statistics of channel ``c`` pool all ``N·H·W`` values of that channel.
@@ -526,14 +538,14 @@ class Surface:
     r"""A least-squares loss :math:`L(w) = \frac{1}{2n}\lVert y - Xw \rVert^2` and gradient descent on it.
 
     Attributes:
-        x: Design matrix ``(n, 2)``.
+        x: Design matrix ``(n, 2)`` (centred columns).
         y: Target ``(n,)``.
         hessian: :math:`X^\top X / n`, ``(2, 2)``.
         condition_number: :math:`\lambda_{\max}/\lambda_{\min}` of the Hessian.
         w_star: The minimizer ``(2,)``.
         loss_star: :math:`L(w^\star)`.
         lr: Step size used, a fraction of :math:`2/\lambda_{\max}` (the stability limit).
-        path: Gradient-descent iterates ``(steps + 1, 2)`` from the origin.
+        path: Gradient-descent iterates :math:`w_0 = 0, w_1, \dots`, ``(steps + 1, 2)``.
         loss_gap: :math:`L(w_t) - L(w^\star)` along the path, ``(steps + 1,)``.
     """
 
@@ -560,11 +572,21 @@ class Surface:
 
 @dataclass(frozen=True)
 class CanyonResult:
-    """Raw and standardized versions of the same regression (see :func:`canyon_vs_bowl`)."""
+    """The same regression in raw units and standardized (see :func:`canyon_vs_bowl`).
+
+    Attributes:
+        features: The two feature names.
+        raw: Centred columns in their original units.
+        standardized: Centred columns divided by their standard deviations.
+        uncentred_condition_number: Condition number of the Hessian when the raw columns are
+            not even centred and an intercept is fitted beside them (the ``(3, 3)`` matrix of
+            ``[x1, x2, 1]``).
+    """
 
     features: tuple[str, str]
     raw: Surface
     standardized: Surface
+    uncentred_condition_number: float
 
 
 DIABETES_FEATURES = ("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6")
@@ -572,42 +594,44 @@ DIABETES_FEATURES = ("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s
 
 def _surface(x: torch.Tensor, y: torch.Tensor, *, lr_fraction: float, steps: int) -> Surface:
     n = x.shape[0]
-    h = x.T @ x / n
-    eig = torch.linalg.eigvalsh(h)
+    h = x.T @ x / n                                   # Hessian of L, constant
+    eig, vecs = torch.linalg.eigh(h)
     w_star = torch.linalg.solve(h, x.T @ y / n)
     loss_star = float(0.5 * (y - x @ w_star).square().mean())
     lr = lr_fraction * 2.0 / float(eig[-1])
-    w = torch.zeros(2, dtype=x.dtype)
-    path = [w]
-    for _ in range(steps):
-        w = w - lr * (x.T @ (x @ w - y) / n)    # ∇L = Xᵀ(Xw - y)/n
-        path.append(w)
-    p = torch.stack(path)
-    gap = 0.5 * (y[None, :] - p @ x.T).square().mean(dim=1) - loss_star
-    return Surface(x, y, h, float(eig[-1] / eig[0]), w_star, loss_star, lr, p, gap.clamp_min(0.0))
+    # Gradient descent w_{t+1} = w_t - lr·H(w_t - w*) from w_0 = 0, in the eigenbasis of H:
+    # w_t = w* - V diag((1 - lr·λ)^t) Vᵀ w*  (exactly the iteration, without a Python loop).
+    t = torch.arange(steps + 1, dtype=x.dtype)[:, None]
+    decay = (1.0 - lr * eig)[None, :] ** t                          # (steps + 1, 2)
+    path = w_star - (decay * (vecs.T @ w_star)[None, :]) @ vecs.T
+    gap = 0.5 * (((path - w_star) @ h) * (path - w_star)).sum(dim=1)   # L(w) - L* = ½ (w-w*)ᵀH(w-w*)
+    return Surface(x, y, h, float(eig[-1] / eig[0]), w_star, loss_star, lr, path, gap)
 
 
 def canyon_vs_bowl(
-    features: tuple[str, str] = ("bmi", "bp"),
+    features: tuple[str, str] = ("bmi", "s5"),
     *,
     lr_fraction: float = 0.9,
-    steps: int = 3000,
+    steps: int = 1000,
 ) -> CanyonResult:
     r"""The loss surface of a linear model on raw features, and on the same features standardized.
 
     Data: scikit-learn's diabetes set in its original units (ships with the
     library: no download), 442 patients; the target (disease progression after
-    a year) is standardized. Model: :math:`\hat y = w_1 x_1 + w_2 x_2`, loss
+    a year) is standardized. Model: :math:`\hat y = w_1 x_1 + w_2 x_2` on centred
+    columns (which is the same as fitting an intercept), loss
     :math:`\frac{1}{2n}\lVert y - Xw\rVert^2`, whose Hessian :math:`X^\top X/n`
-    is constant. With raw features (e.g. body-mass index in kg/m², blood
-    pressure in mm Hg) the columns are far from zero and on different scales,
-    so the Hessian is badly conditioned: a canyon. Standardizing each column
-    (what a normalization layer does to its inputs) leaves only the
-    correlation, :math:`\kappa = (1+|\rho|)/(1-|\rho|)`: a bowl.
+    is constant. In raw units (body-mass index in kg/m², ``s5``, a log
+    triglyceride level, in log units) the columns have very different scales,
+    so the Hessian is badly conditioned: a canyon. Dividing each column by its
+    standard deviation -- what a normalization layer does to the next layer's
+    inputs -- is only a change of coordinates :math:`w_j \to w_j s_j`: the same
+    functions, the same minimum loss, but only the correlation is left,
+    :math:`\kappa = (1+|\rho|)/(1-|\rho|)`: a bowl.
 
     Gradient descent runs from the origin on both, with step
     ``lr_fraction`` × :math:`2/\lambda_{\max}` (its stability limit), so
-    each surface gets the largest safe step of its own.
+    each surface gets a near-largest safe step of its own.
 
     Args:
         features: Two names from ``age, sex, bmi, bp, s1, ..., s6``.
@@ -619,6 +643,10 @@ def canyon_vs_bowl(
 
     Raises:
         ValueError: On an unknown or repeated feature name, ``lr_fraction`` outside (0, 1), ``steps < 1``.
+
+    >>> r = canyon_vs_bowl(steps=10)
+    >>> r.raw.condition_number > 30 * r.standardized.condition_number
+    True
     """
     if not isinstance(features, tuple) or len(features) != 2:
         raise ValueError(f"features must be a tuple of two names (got {features!r})")
@@ -636,11 +664,15 @@ def canyon_vs_bowl(
     x = torch.tensor(data.data[:, cols], dtype=torch.float64)
     y = torch.tensor(data.target, dtype=torch.float64)
     y = (y - y.mean()) / y.std(correction=0)
-    x_std = (x - x.mean(dim=0)) / x.std(dim=0, correction=0)
+    x_centred = x - x.mean(dim=0)
+    x_std = x_centred / x.std(dim=0, correction=0)
+    with_intercept = torch.cat([x, torch.ones(len(y), 1, dtype=x.dtype)], dim=1)
+    eig3 = torch.linalg.eigvalsh(with_intercept.T @ with_intercept / len(y))
     return CanyonResult(
         (f1, f2),
-        _surface(x, y, lr_fraction=lr_fraction, steps=steps),
+        _surface(x_centred, y, lr_fraction=lr_fraction, steps=steps),
         _surface(x_std, y, lr_fraction=lr_fraction, steps=steps),
+        float(eig3[-1] / eig3[0]),
     )
 
 
