@@ -81,6 +81,7 @@ nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True
 nb_execution_timeout = 300
 nb_merge_streams = True
+nb_render_markdown_format = "gfm"  # Markdown(...) output from cells may hold tables
 nb_execution_excludepatterns: list[str] = []
 
 # --- Offline MathJax ----------------------------------------------------

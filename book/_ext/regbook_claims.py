@@ -11,12 +11,12 @@ names a glue key the chapter did not produce is a build error.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from docutils import nodes
+from glue_values import format_value, glue_file, glued_values
 from sphinx.addnodes import pending_xref
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -146,35 +146,11 @@ def _table(head: list[str], body: list[list[nodes.Node]], *, ids: list[str]) -> 
     return table
 
 
-def _glue_values(outdir: Path, stem: str) -> dict[str, str]:
-    path = outdir.parent / "jupyter_execute" / f"{stem}.glue.json"
-    if not path.is_file():
-        return {}
-    out = {}
-    for key, output in json.loads(path.read_text()).items():
-        text = output.get("data", {}).get("text/plain")
-        if text is not None:
-            out[key] = "".join(text) if isinstance(text, list) else text
-    return out
-
-
-def format_value(text: str, fmt: str) -> str:
-    """Format a glued ``text/plain`` value the way ``{glue:text}`key:fmt``` would."""
-    if fmt:
-        try:
-            return format(float(text), fmt)
-        except ValueError:
-            pass
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    return text
-
-
 def _fill(app: Any, doctree: nodes.document, docname: str) -> None:
     cache: dict[str, dict[str, str]] = {}
     for node in list(doctree.findall(measured)):
         stem, key = node["stem"], node["key"]
-        values = cache.setdefault(stem, _glue_values(Path(app.outdir), stem))
+        values = cache.setdefault(stem, glued_values(glue_file(app.outdir, stem)))
         if key not in values:
             logger.warning(f"claims/{stem}.toml: {node['claim']}: glue key {key!r} was not produced by {stem}.md",
                            location=(docname, None))

@@ -17,12 +17,12 @@ render are resolved at build time:
 from __future__ import annotations
 
 import ast
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from glue_values import format_value, glue_file, glued_values
 from myst_nb.core.read import read_myst_markdown_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,29 +34,6 @@ _INCLUDE = re.compile(
 _GLUE_FIG = re.compile(r"(`{3,}|:{3,})\{glue:figure\}\s+(\S+)\n(?:[^\n]*\n)*?\1", re.M)
 
 
-def _glued_values(glue_file: Path) -> dict[str, str]:
-    """Glue key -> text/plain value, from the ``<page>.glue.json`` myst-nb writes beside its executed notebook."""
-    if not glue_file.is_file():
-        return {}
-    out: dict[str, str] = {}
-    for key, output in json.loads(glue_file.read_text()).items():
-        text = output.get("data", {}).get("text/plain")
-        if text is not None:
-            out[key] = "".join(text) if isinstance(text, list) else text
-    return out
-
-
-def _format(value: str, spec: str | None) -> str:
-    if spec:
-        try:
-            return format(float(value), spec)
-        except ValueError:
-            pass
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
-    return value
-
-
 def _function_source(path: Path, name: str) -> str | None:
     tree = ast.parse(path.read_text())
     for node in ast.walk(tree):
@@ -65,14 +42,14 @@ def _function_source(path: Path, name: str) -> str | None:
     return None
 
 
-def to_notebook(source: Path, glue_file: Path) -> nbformat.NotebookNode:
+def to_notebook(source: Path, glue_path: Path) -> nbformat.NotebookNode:
     """The downloadable notebook for one MyST page."""
     nb = read_myst_markdown_notebook(source.read_text(), path=str(source))
-    glued = _glued_values(glue_file)
+    glued = glued_values(glue_path)
 
     def glue_sub(m: re.Match[str]) -> str:
         key, spec = m.group(1).strip(), m.group(2)
-        return _format(glued[key], spec) if key in glued else f"`{key}`"
+        return format_value(glued[key], spec) if key in glued else f"`{key}`"
 
     def include_sub(m: re.Match[str]) -> str:
         target = (source.parent / m.group(2)).resolve()
@@ -118,10 +95,9 @@ def _page_context(app: Any, pagename: str, templatename: str, context: dict[str,
     if pagename not in getattr(app.env, "regbook_deps", {}):
         return
     source = Path(app.env.doc2path(pagename))
-    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.glue.json"
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(to_notebook(source, executed), target)
+    nbformat.write(to_notebook(source, glue_file(app.outdir, pagename)), target)
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
