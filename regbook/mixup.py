@@ -403,7 +403,7 @@ def expected_calibration_error(probs: torch.Tensor, y: torch.Tensor, *, n_bins: 
         ECE as a float in [0, 1].
 
     Two predictions at confidence 0.9, one right and one wrong: accuracy 0.5
-    in that bin, so ECE = |0.5 - 0.9| = 0.4.
+    in that bin, so the ECE is the distance from 0.5 to 0.9, that is 0.4.
 
     >>> p = torch.tensor([[0.9, 0.1], [0.9, 0.1]])
     >>> round(expected_calibration_error(p, torch.tensor([0, 1])), 6)
@@ -503,7 +503,7 @@ def mixup_experiment(
     noise: tuple[float, ...] = (0.0, 0.4),
     n_train: int = 300,
     seeds: tuple[int, ...] = (0, 1),
-    steps: int = 400,
+    steps: int = 300,
     hidden: int = 128,
     alpha: float = 1.0,
 ) -> MixResult:
