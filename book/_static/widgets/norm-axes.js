@@ -3,11 +3,12 @@
  * Data (from the chapter's hidden cell, regbook.norms.stat_groups):
  *   {"x": [[...], ...] (N rows × D columns), "eps": number,
  *    "kinds": [{"key", "label", "center": bool, "groups": [[int]] (N × D labels)}]}
- * Controls: radio inputs choose the norm; every grid cell is a <button>, and hovering or
- * focusing it (mouse, Tab, arrow keys) selects it. The cells with the same label as the
- * selected cell are highlighted; <output>s give that set's mean, its denominator
- * sqrt(var + eps) (or sqrt(mean(x^2) + eps) for RMSNorm) and the cell's normalized value.
- * A checkbox switches the grid between raw and normalized values.
+ * Controls: radio inputs choose the norm; two range inputs rescale (×10^v) and shift sample n0
+ * (to show which layers ignore that); every grid cell is a <button>, and hovering or focusing it
+ * (mouse, Tab, arrow keys) selects it. The cells with the same label as the selected cell are
+ * highlighted; <output>s give that set's mean, its denominator sqrt(var + eps) (or
+ * sqrt(mean(x^2) + eps) for RMSNorm) and the cell's normalized value. A checkbox switches the
+ * grid between raw and normalized values.
  */
 (function () {
   "use strict";
@@ -43,9 +44,18 @@
 
   function build(root, uid) {
     var data = JSON.parse(root.querySelector("script.rb-widget-data").textContent);
-    var x = data.x, kinds = data.kinds, eps = data.eps;
-    var n = x.length, d = x[0].length;
-    var state = { kind: 0, row: 0, col: 0, normalized: false };
+    var x0 = data.x, kinds = data.kinds, eps = data.eps;
+    var n = x0.length, d = x0[0].length;
+    // start on LayerNorm with a cell of sample n0 selected, so that the sliders visibly matter
+    var state = { kind: Math.min(1, kinds.length - 1), row: 0, col: Math.min(2, d - 1),
+                  normalized: false, logScale: 0, shift: 0 };
+    var x = x0;
+    function current() {
+      var s = Math.pow(10, state.logScale);
+      return x0.map(function (r, i) {
+        return i === 0 ? r.map(function (v) { return s * v + state.shift; }) : r.slice();
+      });
+    }
 
     var fallback = root.querySelector(".rb-widget-fallback");
     if (fallback) fallback.hidden = true;
@@ -56,7 +66,7 @@
     kinds.forEach(function (k, i) {
       var id = "rb-na-" + uid + "-" + k.key;
       var input = el("input", { type: "radio", name: "rb-na-kind-" + uid, id: id, value: k.key });
-      if (i === 0) input.checked = true;
+      if (i === state.kind) input.checked = true;
       input.addEventListener("change", function () {
         if (input.checked) { state.kind = i; render(); }
       });
@@ -73,7 +83,31 @@
     twrap.appendChild(toggle);
     twrap.appendChild(el("label", { "for": tid }, "show normalized values"));
     controls.appendChild(twrap);
+    function slider(name, label, min, max, step, fmtv) {
+      var id = "rb-na-" + uid + "-" + name;
+      var wrap = el("span", { "class": "rb-na-choice rb-na-slider" });
+      wrap.appendChild(el("label", { "for": id }, label + " "));
+      var input = el("input", { type: "range", id: id, min: min, max: max, step: step, value: 0,
+                                "class": "rb-na-" + name });
+      var o = el("output", { "for": id, "class": "rb-na-" + name + "-value" }, fmtv(0));
+      input.addEventListener("input", function () {
+        var v = parseFloat(input.value);
+        if (name === "scale") state.logScale = v; else state.shift = v;
+        o.textContent = fmtv(v);
+        render();
+      });
+      wrap.appendChild(input);
+      wrap.appendChild(o);
+      return wrap;
+    }
+    var sliders = el("fieldset", { "class": "rb-na-controls" });
+    sliders.appendChild(el("legend", {}, "Transform sample n0"));
+    sliders.appendChild(slider("scale", "scale ×", -1, 1, 0.1,
+      function (v) { return Math.pow(10, v).toFixed(2); }));
+    sliders.appendChild(slider("shift", "shift +", -5, 5, 0.5,
+      function (v) { return v.toFixed(1); }));
     box.appendChild(controls);
+    box.appendChild(sliders);
 
     var grid = el("div", { "class": "rb-na-grid", role: "grid", "aria-label": "activations, rows are samples" });
     grid.style.gridTemplateColumns = "auto repeat(" + d + ", minmax(3.2em, 1fr))";
@@ -126,6 +160,7 @@
     root.appendChild(box);
 
     function render() {
+      x = current();
       var k = kinds[state.kind];
       var label = k.groups[state.row][state.col];
       var s = stats(x, k.groups, label, k.center, eps);
