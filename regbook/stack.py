@@ -51,6 +51,7 @@ from regbook.data import Split
 from regbook.early_stopping import EarlyStopping
 
 __all__ = [
+    "Comparison",
     "StackConfig",
     "Standardize",
     "SweepGrid",
@@ -58,6 +59,7 @@ __all__ = [
     "TrainResult",
     "build_model",
     "cifar10_sweep",
+    "compare",
     "sweep",
     "train",
 ]
@@ -535,6 +537,81 @@ def train(
         result.test_loss, result.test_accuracy = _evaluate(model, test_data, dev)
     result.model = model
     return result
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare` returns: one :class:`TrainResult` per configuration and seed.
+
+    Attributes:
+        seeds: The seeds, in order.
+        runs: ``{name: [result for each seed]}``, in the order the configurations were given.
+    """
+
+    seeds: tuple[int, ...]
+    runs: dict[str, list[TrainResult]]
+
+    def test_accuracy(self, name: str) -> list[float]:
+        """Test accuracy of configuration ``name``, one plain float per seed."""
+        return [float(r.test_accuracy) for r in self._runs(name) if r.test_accuracy is not None]
+
+    def train_accuracy(self, name: str) -> list[float]:
+        """Clean training accuracy of configuration ``name``, one plain float per seed."""
+        return [r.final_train_accuracy for r in self._runs(name)]
+
+    def _runs(self, name: str) -> list[TrainResult]:
+        if name not in self.runs:
+            raise ValueError(f"name must be one of {tuple(self.runs)} (got {name!r})")
+        return self.runs[name]
+
+
+def compare(
+    configs: dict[str, StackConfig],
+    data: tuple[Split, Split, Split],
+    *,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    device: str | torch.device = "cpu",
+) -> Comparison:
+    """Train several recipes on the same data with the same seeds (paired runs).
+
+    Seed ``s`` gives every configuration the same initial weights and batch
+    order (see :func:`train`), so the per-seed differences between two
+    configurations are paired comparisons.
+
+    Args:
+        configs: ``{name: config}``, e.g. ``{"nothing on": StackConfig.nothing_on(), "everything on": StackConfig()}``.
+        data: ``(train, val, test)`` splits with images ``(N, C, H, W)`` in ``[0, 1]``.
+        seeds: Non-empty tuple of seeds (each ``>= 0``).
+        device: Where the models run.
+
+    Returns:
+        A :class:`Comparison`.
+
+    Raises:
+        TypeError: If ``configs`` is not a dict of :class:`StackConfig` or ``data`` not three splits.
+        ValueError: If ``configs`` or ``seeds`` is empty, or as :func:`train`.
+
+    Example:
+        >>> from regbook.data import digits
+        >>> img = lambda s: Split(s.x.reshape(-1, 1, 8, 8), s.y)
+        >>> data = tuple(img(s) for s in digits(40, 20, seed=0))
+        >>> cmp = compare({"plain": StackConfig.nothing_on(width=4, epochs=1)}, data, seeds=(0, 1))
+        >>> len(cmp.test_accuracy("plain"))
+        2
+    """
+    if not isinstance(configs, dict) or not all(isinstance(c, StackConfig) for c in configs.values()):
+        raise TypeError("configs must be a dict mapping names to StackConfig")
+    if not configs:
+        raise ValueError("configs must not be empty")
+    if not isinstance(data, tuple) or len(data) != 3:
+        raise TypeError("data must be a tuple (train, val, test) of regbook.data.Split")
+    if not isinstance(seeds, tuple) or not seeds:
+        raise ValueError(f"seeds must be a non-empty tuple of ints (got {seeds!r})")
+    runs: dict[str, list[TrainResult]] = {name: [] for name in configs}
+    for seed in seeds:
+        for name, cfg in configs.items():
+            runs[name].append(train(cfg, data[0], data[1], test_data=data[2], seed=seed, device=device))
+    return Comparison(seeds=seeds, runs=runs)
 
 
 @dataclass(frozen=True)

@@ -447,3 +447,45 @@ def test_cifar10_sweep_errors(tmp_path: Path) -> None:
     write_cifar_batches(tmp_path, imgs, [0] * 10, imgs, [0] * 10)
     with pytest.raises(ValueError, match=r"n_train \+ n_val must be <= the 10 training images"):
         S.cifar10_sweep(tmp_path, n_train=8, n_val=5, n_test=5)
+
+
+# --- The chapter's experiments, small --------------------------------------------
+
+@pytest.fixture(scope="module")
+def stack_data() -> tuple[Split, Split, Split]:
+    return tuple(as_images(s) for s in digits(200, 300, seed=0))
+
+
+def test_stack_without_randaugment_beats_nothing_on(stack_data) -> None:
+    # one seed of the chapter's comparison, with fewer epochs
+    cfgs = {"nothing on": S.StackConfig.nothing_on(epochs=40, lr=1e-2),
+            "everything on": S.StackConfig(epochs=40, lr=1e-2, patience=10),
+            "no RandAugment": S.StackConfig(epochs=40, lr=1e-2, patience=10, randaugment_ops=0)}
+    cmp = S.compare(cfgs, stack_data, seeds=(0,))
+    plain, full, no_ra = (cmp.test_accuracy(k)[0] for k in cfgs)
+    assert min(plain, full, no_ra) > 0.8                      # chance is 0.1
+    assert cmp.train_accuracy("nothing on")[0] > 0.97         # nothing on memorises the 200 images
+    assert no_ra > plain + 0.02 and no_ra > full + 0.02       # RandAugment at M = 9 is what costs
+
+
+def test_label_smoothing_helps_the_hardest_lab_cell() -> None:
+    # lab 6a's cell with RandAugment on and weight decay 0.5, with and without smoothing
+    data = tuple(as_images(s) for s in digits(300, 300, seed=0))
+    base = S.StackConfig(epochs=30, lr=1e-2, patience=0, mix_prob=0.0, random_erasing=0.0, weight_decay=0.5)
+    grid = S.SweepGrid(weight_decay=(0.5,), randaugment=(True,), label_smoothing=(0.0, 0.1))
+    res = S.sweep(grid, data, base=base, seed=0)
+    assert res.test_accuracy[0, 0, 1] > res.test_accuracy[0, 0, 0] + 0.02
+
+
+def test_compare_errors(small_digits) -> None:
+    with pytest.raises(TypeError, match="configs must be a dict mapping names to StackConfig"):
+        S.compare({"a": 1}, small_digits)  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match="configs must not be empty"):
+        S.compare({}, small_digits)
+    with pytest.raises(TypeError, match=r"data must be a tuple \(train, val, test\)"):
+        S.compare({"a": TINY}, list(small_digits))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"seeds must be a non-empty tuple of ints \(got \(\)\)"):
+        S.compare({"a": TINY}, small_digits, seeds=())
+    cmp = S.compare({"a": TINY}, small_digits, seeds=(0,))
+    with pytest.raises(ValueError, match=r"name must be one of \('a',\) \(got 'b'\)"):
+        cmp.test_accuracy("b")
