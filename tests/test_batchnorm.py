@@ -20,6 +20,9 @@ F64 = torch.float64
 WORKED_X = [1.0, 3.0, 5.0, 7.0]
 
 
+OK = dict(weight=None, bias=None, running_mean=None, running_var=None, training=True)
+
+
 def worked(dtype: torch.dtype = F64) -> torch.Tensor:
     return torch.tensor(WORKED_X, dtype=dtype).view(4, 1)
 
@@ -59,6 +62,35 @@ def test_lecture_rounding_explains_its_y() -> None:
     assert rounded == [-2.18, -0.4, 1.4, 3.18]
     y, _ = B.batch_norm_forward(worked(), torch.tensor([2.0], dtype=F64), torch.tensor([0.5], dtype=F64))
     assert [round(v, 2) for v in y.flatten().tolist()] == [-2.18, -0.39, 1.39, 3.18]
+
+
+def test_exam_scores_by_hand() -> None:
+    # Students = channels, homeworks = batch. A: [80, 85, 90] -> centred [-5, 0, 5], variance 50/3;
+    # B: [6, 7, 8] -> [-1, 0, 1], variance 2/3; both standardize to [-sqrt(1.5), 0, sqrt(1.5)].
+    scores = torch.tensor([[80.0, 6.0], [85.0, 7.0], [90.0, 8.0]], dtype=F64)
+    y = B.batch_norm(scores, **{**OK, "eps": 1e-12})
+    expected = torch.tensor([-math.sqrt(1.5), 0.0, math.sqrt(1.5)], dtype=F64)
+    torch.testing.assert_close(y[:, 0], expected)
+    torch.testing.assert_close(y[:, 1], expected)
+
+
+def test_norm_axes_from_jacobians() -> None:
+    # Which inputs does each output depend on? BatchNorm: its column; LayerNorm and RMSNorm: its row.
+    x = randn(4, 5, seed=5)
+
+    def pattern(f: object) -> torch.Tensor:
+        jac = torch.autograd.functional.jacobian(f, x)  # type: ignore[arg-type]
+        return jac.abs().gt(0)                           # (4, 5, 4, 5)
+
+    same_col = torch.zeros(4, 5, 4, 5, dtype=torch.bool)
+    same_row = torch.zeros(4, 5, 4, 5, dtype=torch.bool)
+    for i in range(4):
+        for j in range(5):
+            same_col[i, j, :, j] = True
+            same_row[i, j, i, :] = True
+    assert torch.equal(pattern(lambda t: B.batch_norm(t, **OK)), same_col)
+    assert torch.equal(pattern(lambda t: nn.functional.layer_norm(t, (5,))), same_row)
+    assert torch.equal(pattern(lambda t: nn.functional.rms_norm(t, (5,), eps=1e-6)), same_row)
 
 
 def test_running_stats_one_step_by_hand() -> None:
@@ -303,9 +335,6 @@ def test_lab_running_stats_match_torch_after_several_steps() -> None:
 
 # --- Errors: one test per message ----------------------------------------
 
-OK = dict(weight=None, bias=None, running_mean=None, running_var=None, training=True)
-
-
 def test_error_one_value_per_channel() -> None:
     with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
         B.batch_norm(torch.ones(1, 3), **OK)
@@ -463,3 +492,4 @@ def test_batch_size_sweep_small() -> None:
     bn, gn = r.mean("batch"), r.mean("group")
     assert bn[0] < gn[0] - 0.1      # batch of 2: BatchNorm far behind GroupNorm
     assert bn[0] < bn[1] - 0.1      # and far behind itself at batch 16
+    assert bn[1] >= gn[1]           # at 16 (< the lecture's 32) BatchNorm is already ahead again
