@@ -6,6 +6,8 @@ solvers (``torch.linalg.lstsq``, the normal equations) -- never from regbook its
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 from hypothesis import given
@@ -120,19 +122,50 @@ def test_ridge_shrinks_monotonically(lam: float, factor: float, seed: int) -> No
 
 # --- The experiment, small -------------------------------------------------------
 
-def test_double_descent_small() -> None:
-    widths = [10, 20, 40, 70, 90, 115, 150, 300, 1000]  # p = n itself left out: 1/s_min is unbounded there
-    clean = D.double_descent_curve(widths=widths, n_train=100, ridges=[0.0, 1e-3], seeds=[0, 1, 2])
-    noisy = D.double_descent_curve(widths=widths, n_train=100, ridges=[0.0], label_noise=0.2, seeds=[0, 1, 2])
+WIDTHS = [10, 20, 40, 70, 90, 115, 150, 300, 1000]  # n = 100; p = n itself left out: 1/s_min is unbounded there
+
+
+@pytest.fixture(scope="module")
+def clean() -> D.DoubleDescentResult:
+    return D.double_descent_curve(widths=WIDTHS, n_train=100, ridges=[0.0, 1e-3], seeds=[0, 1, 2])
+
+
+@pytest.fixture(scope="module")
+def noisy() -> D.DoubleDescentResult:
+    return D.double_descent_curve(widths=WIDTHS, n_train=100, ridges=[0.0], label_noise=0.2, seeds=[0, 1, 2])
+
+
+def test_classical_u_below_threshold(clean: D.DoubleDescentResult) -> None:
+    below = [v for v, p in zip(clean.test_mse[0], WIDTHS, strict=True) if p < 100]
+    best = below.index(min(below))
+    assert 0 < best < len(below) - 1  # an interior minimum: the U
+
+
+def test_peak_at_interpolation_threshold(clean: D.DoubleDescentResult) -> None:
+    assert 100 / 1.5 <= clean.peak_width() <= 100 * 1.5
+
+
+def test_second_descent(clean: D.DoubleDescentResult) -> None:
     mse = clean.test_mse[0]
-    peak = clean.peak_width()
-    assert 100 / 1.5 <= peak <= 100 * 1.5                    # the peak sits at the threshold p ≈ n
-    assert mse[-1] < 0.5 * max(mse)                          # second descent
-    assert mse[-1] < min(mse[: widths.index(peak)])          # widest beats the best small model
-    assert max(clean.test_mse[1]) < 0.5 * max(mse)           # ridge flattens the peak
-    assert max(noisy.test_mse[0]) > 1.5 * max(mse)           # label noise raises it
-    assert all(v < 1e-10 for v, p in zip(clean.train_mse[0], widths, strict=True) if p > 100)  # interpolates
-    assert clean.train_mse[0][0] > 0.1                       # the narrowest model cannot
+    i_peak = WIDTHS.index(clean.peak_width())
+    assert mse[-1] < 0.5 * mse[i_peak]
+    assert mse[-1] < min(mse[:i_peak])  # the widest model beats every model below the threshold
+
+
+def test_wide_models_interpolate(clean: D.DoubleDescentResult) -> None:
+    assert all(v < 1e-10 for v, p in zip(clean.train_mse[0], WIDTHS, strict=True) if p > 100)
+    assert clean.train_mse[0][0] > 0.1  # the narrowest model cannot
+
+
+def test_ridge_flattens_the_peak(clean: D.DoubleDescentResult) -> None:
+    assert max(clean.test_mse[1]) < 0.5 * max(clean.test_mse[0])
+    ridge = clean.test_mse[1]
+    assert all(b <= a + 0.02 for a, b in itertools.pairwise(ridge))  # no bump left
+
+
+def test_label_noise_raises_the_peak(clean: D.DoubleDescentResult, noisy: D.DoubleDescentResult) -> None:
+    assert max(noisy.test_mse[0]) > 1.5 * max(clean.test_mse[0])
+    assert noisy.peak_width() == clean.peak_width()
 
 
 # --- Bad input ---------------------------------------------------------------------

@@ -94,6 +94,11 @@ def test_parity_gradients_and_module() -> None:
     torch.testing.assert_close(module(logits, y), F.cross_entropy(logits, y, label_smoothing=0.1, reduction="sum"))
 
 
+def test_torch_also_rejects_alpha_above_one() -> None:
+    with pytest.raises(RuntimeError, match=r"label_smoothing must be between 0\.0 and 1\.0"):
+        F.cross_entropy(torch.zeros(1, 3), torch.tensor([0]), label_smoothing=1.5)
+
+
 def test_large_logits_are_stable() -> None:
     logits = torch.tensor([[1000.0, -1000.0, 0.0]])
     y = torch.tensor([0])
@@ -146,15 +151,41 @@ def test_hard_labels_have_no_finite_minimiser() -> None:
 
 # --- The experiment, small ------------------------------------------------------------
 
-def test_calibration_experiment_small() -> None:
-    clean = L.calibration_experiment(alphas=[0.0, 0.1], n_train=300, epochs=120)
-    assert clean.mean_confidence[0] > clean.test_accuracy[0]    # hard labels: overconfident
-    assert clean.mean_confidence[1] < clean.mean_confidence[0]  # smoothing lowers confidence
-    assert clean.logit_norm[1] < 0.5 * clean.logit_norm[0]      # ... and the logits
-    noisy = L.calibration_experiment(alphas=[0.0, 0.1], n_train=300, epochs=120, label_noise=0.2)
-    assert noisy.ece[1] < noisy.ece[0]                          # with label noise, better calibrated
-    assert noisy.test_nll[1] < noisy.test_nll[0]
+@pytest.fixture(scope="module")
+def clean() -> L.CalibrationResult:
+    return L.calibration_experiment(alphas=[0.0, 0.1], n_train=300, epochs=120)
+
+
+@pytest.fixture(scope="module")
+def noisy() -> L.CalibrationResult:
+    return L.calibration_experiment(alphas=[0.0, 0.1], n_train=300, epochs=120, label_noise=0.2)
+
+
+def test_hard_labels_make_overconfident_networks(clean: L.CalibrationResult, noisy: L.CalibrationResult) -> None:
+    assert clean.mean_confidence[0] > clean.test_accuracy[0]
+    assert noisy.mean_confidence[0] > noisy.test_accuracy[0] + 0.1
     assert sum(clean.bin_count[0]) == clean.n_test
+
+
+def test_smoothing_shrinks_logits_and_confidence(clean: L.CalibrationResult, noisy: L.CalibrationResult) -> None:
+    for r in (clean, noisy):
+        assert r.mean_confidence[1] < r.mean_confidence[0]
+        assert r.logit_norm[1] < 0.5 * r.logit_norm[0]
+
+
+def test_clean_labels_smoothing_overshoots_to_underconfidence(clean: L.CalibrationResult) -> None:
+    # what we saw on clean digits: no longer overconfident, but under-confident, with a higher ECE
+    assert clean.mean_confidence[1] < clean.test_accuracy[1]
+    assert clean.ece[1] > clean.ece[0]
+
+
+def test_noisy_labels_smoothing_calibrates(noisy: L.CalibrationResult) -> None:
+    assert noisy.ece[1] < 0.5 * noisy.ece[0]
+    assert noisy.test_nll[1] < noisy.test_nll[0]
+
+
+def test_noisy_labels_smoothing_raises_accuracy(noisy: L.CalibrationResult) -> None:
+    assert noisy.test_accuracy[1] > noisy.test_accuracy[0] + 0.02
 
 
 # --- Bad input ---------------------------------------------------------------------------

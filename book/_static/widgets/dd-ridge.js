@@ -33,10 +33,7 @@
 
   function fmtLam(lam) {
     if (lam === 0) { return "0 (minimum norm)"; }
-    var e = Math.floor(Math.log10(lam) + 1e-9);
-    var m = lam / Math.pow(10, e);
-    var mant = Math.abs(m - 1) < 1e-9 ? "" : (Math.round(m * 100) / 100) + "·";
-    return mant + "10^" + e;
+    return lam >= 0.01 ? String(lam) : lam.toExponential().replace("e-", "e\u2212");
   }
 
   function fmtNum(x) {
@@ -87,7 +84,7 @@
     }
     var outLam = outRow("λ = ", "rb-dd-ridge-lam-out");
     outLam.id = id + "-lam-out";
-    var outPeak = outRow("peak test error = ", "rb-dd-ridge-peak");
+    var outPeak = outRow("highest test error on this curve = ", "rb-dd-ridge-peak");
     var outThr = outRow("at p = " + widths[iThr] + ": ", "rb-dd-ridge-threshold");
     controls.appendChild(outs);
 
