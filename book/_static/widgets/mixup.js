@@ -59,7 +59,7 @@
     boxOut.className = "rb-mixup-box";
     readout.appendChild(document.createTextNode("mixed label: "));
     readout.appendChild(labelOut);
-    readout.appendChild(document.createTextNode(" · "));
+    readout.appendChild(document.createElement("br"));
     readout.appendChild(boxOut);
 
     wrap.appendChild(controls); wrap.appendChild(canvas); wrap.appendChild(readout);
