@@ -210,6 +210,14 @@ def test_layer_norm_sample_independent_of_batch(n: int, d: int, seed: int) -> No
     torch.testing.assert_close(N.layer_norm(x, d)[0], N.layer_norm(other, d)[0], rtol=0, atol=0)
 
 
+@given(st.integers(2, 5), st.sampled_from([1, 2, 3, 6]), seeds)
+def test_group_norm_sample_independent_of_batch(n: int, groups: int, seed: int) -> None:
+    x = rand(n, 6, 3, seed=seed)
+    other = x.clone()
+    other[1:] = rand(n - 1, 6, 3, seed=seed + 1) * 10
+    torch.testing.assert_close(N.group_norm(x, groups)[0], N.group_norm(other, groups)[0], rtol=0, atol=0)
+
+
 @given(cols, seeds, st.floats(0.1, 10.0), st.floats(-50, 50))
 def test_layer_norm_invariant_to_shift_and_positive_scale(d: int, seed: int, a: float, b: float) -> None:
     x = rand(1, d, seed=seed)
