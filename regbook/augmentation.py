@@ -993,6 +993,7 @@ class LabelFlipResult:
         six_as_nine: Fraction of test 6s predicted as 9, per transform.
         six_as_six: Fraction of test 6s still predicted as 6, per transform.
         nine_as_six: Fraction of test 9s predicted as 6, per transform.
+        six_mode: Most frequent prediction for the transformed 6s and its share, per transform.
         test_accuracy: Accuracy of the classifier on untransformed test digits.
         n_six, n_nine: Number of test 6s and 9s.
     """
@@ -1001,6 +1002,7 @@ class LabelFlipResult:
     six_as_nine: dict[str, float]
     six_as_six: dict[str, float]
     nine_as_six: dict[str, float]
+    six_mode: dict[str, tuple[int, float]]
     test_accuracy: float
     n_six: int
     n_nine: int
@@ -1041,6 +1043,7 @@ def digit_label_flip(*, n_train: int = 1000, steps: int = 300, seed: int = 0) ->
     s9: dict[str, float] = {}
     s6: dict[str, float] = {}
     n6: dict[str, float] = {}
+    mode: dict[str, tuple[int, float]] = {}
     with torch.no_grad():
         acc = float((net(xt).argmax(1) == te.y).float().mean())
         for name, fn in transforms.items():
@@ -1049,4 +1052,6 @@ def digit_label_flip(*, n_train: int = 1000, steps: int = 300, seed: int = 0) ->
             s9[name] = float((p6 == 9).float().mean())
             s6[name] = float((p6 == 6).float().mean())
             n6[name] = float((p9 == 6).float().mean())
-    return LabelFlipResult(tuple(transforms), s9, s6, n6, acc, len(six), len(nine))
+            counts = torch.bincount(p6, minlength=10)
+            mode[name] = (int(counts.argmax()), float(counts.max()) / len(p6))
+    return LabelFlipResult(tuple(transforms), s9, s6, n6, mode, acc, len(six), len(nine))

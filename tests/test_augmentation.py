@@ -383,4 +383,5 @@ def test_upside_down_six_reads_as_nine() -> None:
     r = A.digit_label_flip(n_train=500, steps=200)
     assert r.six_as_six["original"] > 0.9
     assert r.six_as_nine["rot180"] > 0.5          # turned 180°, a 6 is called a 9
-    assert r.six_as_nine["hflip"] < 0.2           # mirrored, it is not a 9
+    assert r.six_as_nine["hflip"] < 0.2           # mirrored, it is not a 9 ...
+    assert r.six_mode["hflip"][0] not in (6, 9)   # ... nor a 6
