@@ -65,7 +65,9 @@ __all__ = [
     "BatchNormFunction",
     "BatchSizeSweep",
     "CanyonResult",
+    "DriftNoise",
     "LRSweep",
+    "ShiftResult",
     "SingleExampleEval",
     "SmoothnessResult",
     "Surface",
@@ -75,6 +77,7 @@ __all__ = [
     "batch_norm_forward",
     "batch_size_sweep",
     "canyon_vs_bowl",
+    "covariate_shift",
     "max_stable_lr",
     "single_example_eval",
     "smoothness",
@@ -984,6 +987,205 @@ def smoothness(
         beta={k: v["beta"] for k, v in out.items()},
         final_loss=final,
     )
+
+
+class DriftNoise(nn.Module):
+    r"""Santurkar et al.'s "noisy BatchNorm": a random per-unit scale and shift, redrawn every step.
+
+    In training, :math:`x \mapsto s \odot x + m` with :math:`\log s_j \sim \mathcal N(0, a^2)` and
+    :math:`m_j \sim \mathcal N(0, a^2)` (``a`` = ``strength``), one draw per unit shared by the
+    whole batch and redrawn by :meth:`resample` at every optimizer step. Placed after a BatchNorm
+    layer it makes the distribution of the next layer's input *move* from step to step: it adds
+    internal covariate shift on purpose. The identity in eval mode.
+
+    Args:
+        width: Number of units.
+        strength: Standard deviation ``a >= 0`` of the log-scale and of the shift.
+        generator: Source of the random draws.
+    """
+
+    def __init__(self, width: int, *, strength: float, generator: torch.Generator) -> None:
+        super().__init__()
+        self.width = check_int("width", width, minimum=1)
+        self.strength = check_in_range("strength", strength, 0.0, 10.0)
+        self.generator = generator
+        self.scale = torch.ones(width)
+        self.shift = torch.zeros(width)
+
+    def resample(self) -> None:
+        """Draw a new scale and shift (call once per optimizer step)."""
+        self.scale = torch.exp(self.strength * torch.randn(self.width, generator=self.generator))
+        self.shift = self.strength * torch.randn(self.width, generator=self.generator)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        return x * self.scale + self.shift
+
+
+@dataclass(frozen=True)
+class ShiftResult:
+    """Training with BatchNorm, without it, and with BatchNorm plus injected drift (:func:`covariate_shift`).
+
+    Attributes:
+        variants: ``("plain", "bn", "bn+drift 0.1", ...)``, one drift variant per noise strength.
+        loss: Training loss of every step, per variant.
+        shift: Per step, the mean change since the previous step of the per-unit mean and standard
+            deviation of every hidden layer's input, measured on a fixed probe batch in train mode.
+        final_loss: Mean training loss over the last epoch, per variant.
+        test_accuracy: Test accuracy (eval mode), per variant.
+    """
+
+    variants: tuple[str, ...]
+    loss: dict[str, list[float]]
+    shift: dict[str, list[float]]
+    final_loss: dict[str, float]
+    test_accuracy: dict[str, float]
+
+    def median_shift(self, variant: str) -> float:
+        """Median of :attr:`shift` over the steps of one variant."""
+        values = sorted(self.shift[variant])
+        return values[len(values) // 2]
+
+
+def _layer_input_stats(model: nn.Sequential, probe: torch.Tensor) -> torch.Tensor:
+    """Per-unit mean and std of the input of every linear layer fed by a hidden layer (train mode, buffers kept)."""
+    seen: list[torch.Tensor] = []
+    fed = [m for m in model if isinstance(m, nn.Linear)][1:]
+    hooks = [m.register_forward_pre_hook(lambda _m, args: seen.append(args[0].detach())) for m in fed]
+    buffers = {k: v.clone() for k, v in model.named_buffers()}
+    with torch.no_grad():
+        model(probe)
+        for k, v in model.named_buffers():
+            v.copy_(buffers[k])
+    for hook in hooks:
+        hook.remove()
+    return torch.stack([torch.cat([a.mean(dim=0), a.std(dim=0)]) for a in seen])
+
+
+def _train_tracking_shift(
+    model: nn.Sequential,
+    noises: list[DriftNoise],
+    train: Split,
+    probe: torch.Tensor,
+    *,
+    batch_size: int,
+    epochs: int,
+    lr: float,
+    seed: int,
+) -> tuple[list[float], list[float]]:
+    """SGD (momentum 0.9); after every step, how far the layer-input statistics on ``probe`` moved."""
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    data_gen = torch.Generator().manual_seed(seed + 1)
+    model.train()
+    for noise in noises:
+        noise.resample()
+    previous = _layer_input_stats(model, probe)
+    losses, shifts = [], []
+    n = len(train.y)
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=data_gen)
+        for b in range(n // batch_size):
+            idx = perm[b * batch_size : (b + 1) * batch_size]
+            loss = nn.functional.cross_entropy(model(train.x[idx]), train.y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            for noise in noises:
+                noise.resample()
+            current = _layer_input_stats(model, probe)
+            losses.append(loss.item())
+            shifts.append(float((current - previous).abs().mean()))
+            previous = current
+    return losses, shifts
+
+
+def covariate_shift(
+    *,
+    depth: int = 6,
+    width: int = 64,
+    n_train: int = 1000,
+    batch_size: int = 64,
+    epochs: int = 5,
+    lr: float = 0.05,
+    strengths: Sequence[float] = (0.1, 0.5),
+    n_test: int = 500,
+    seed: int = 0,
+) -> ShiftResult:
+    """Does BatchNorm help by removing internal covariate shift? Santurkar et al.'s test, small.
+
+    Copies of a deep MLP train on the digits from the same seeded
+    initialization, with the same batches and optimizer (SGD, momentum 0.9):
+    without normalization, with BatchNorm, and with BatchNorm followed by
+    :class:`DriftNoise` after every hidden layer (one copy per noise strength). The noise makes each layer's
+    input distribution jump at every step, i.e. it *adds* covariate shift.
+    If BatchNorm's benefit came from removing that shift, the noisy variant
+    should lose it. The shift is measured on a fixed probe batch of training
+    images after every step: for each hidden linear layer after the first,
+    the per-unit mean and standard deviation of its input, and the mean
+    absolute change of both since the previous step.
+
+    Args:
+        depth: Hidden layers.
+        width: Units per hidden layer.
+        n_train: Training images.
+        batch_size: Mini-batch size.
+        epochs: Passes over the training images.
+        lr: Learning rate, the same for all variants.
+        strengths: Noise strengths of :class:`DriftNoise`, one BN + drift variant each.
+        n_test: Test images.
+        seed: Seed of initialization, batches and noise.
+
+    Returns:
+        A :class:`ShiftResult`.
+
+    Raises:
+        ValueError: On a non-positive size or learning rate, or a strength outside [0, 10].
+    """
+    depth = check_int("depth", depth, minimum=2)
+    width = check_int("width", width, minimum=8)
+    n_train = check_int("n_train", n_train, minimum=2)
+    batch_size = check_int("batch_size", batch_size, minimum=2)
+    epochs = check_int("epochs", epochs, minimum=1)
+    lr = check_positive("lr", lr)
+    if len(strengths) == 0:
+        raise ValueError("strengths must not be empty (got 0 strengths)")
+    levels = [check_in_range("strengths[i]", a, 0.0, 10.0) for a in strengths]
+    n_test = check_int("n_test", n_test, minimum=1)
+    check_int("seed", seed)
+
+    train, _, test = digits(n_train, 0, seed=seed)
+    test = Split(test.x[:n_test], test.y[:n_test])
+    probe = train.x[: min(256, n_train)]
+    per_epoch = n_train // batch_size
+    variants = ("plain", "bn", *(f"bn+drift {a:g}" for a in levels))
+    strength_of = {f"bn+drift {a:g}": a for a in levels}
+    losses: dict[str, list[float]] = {}
+    shifts: dict[str, list[float]] = {}
+    final: dict[str, float] = {}
+    accuracy: dict[str, float] = {}
+    for name in variants:
+        gen = torch.Generator().manual_seed(seed)
+        model = _mlp(depth, width, "none" if name == "plain" else "batch")
+        _init(model, gen)
+        noises: list[DriftNoise] = []
+        if name in strength_of:
+            noise_gen = torch.Generator().manual_seed(seed + 2)
+            layers: list[nn.Module] = []
+            for mod in model:
+                layers.append(mod)
+                if isinstance(mod, BatchNorm1d):
+                    noises.append(DriftNoise(width, strength=strength_of[name], generator=noise_gen))
+                    layers.append(noises[-1])
+            model = nn.Sequential(*layers)
+        step_losses, step_shifts = _train_tracking_shift(
+            model, noises, train, probe, batch_size=batch_size, epochs=epochs, lr=lr, seed=seed
+        )
+        losses[name], shifts[name] = step_losses, step_shifts
+        last = step_losses[-per_epoch:]
+        final[name] = sum(last) / len(last)
+        accuracy[name] = _accuracy(model, test)
+    return ShiftResult(variants, losses, shifts, final, accuracy)
 
 
 @dataclass(frozen=True)

@@ -429,6 +429,8 @@ def test_error_experiment_arguments() -> None:
         B.smoothness(step_sizes=())
     with pytest.raises(ValueError, match="lrs must not be empty"):
         B.max_stable_lr(())
+    with pytest.raises(ValueError, match=r"strengths\[i\] must be in \[0.0, 10.0\] \(got -1.0\)"):
+        B.covariate_shift(strengths=(-1.0,))
 
 
 # --- Experiments, small --------------------------------------------------
@@ -493,3 +495,22 @@ def test_batch_size_sweep_small() -> None:
     assert bn[0] < gn[0] - 0.1      # batch of 2: BatchNorm far behind GroupNorm
     assert bn[0] < bn[1] - 0.1      # and far behind itself at batch 16
     assert bn[1] >= gn[1]           # at 16 (< the lecture's 32) BatchNorm is already ahead again
+
+
+def test_covariate_shift_small() -> None:
+    # Santurkar et al.'s test: BN followed by per-step drift has MORE layer-input shift than the
+    # plain network, yet still trains better than it.
+    r = B.covariate_shift(epochs=2, n_train=512, strengths=(0.1,))
+    drift = r.variants[2]
+    assert r.median_shift(drift) > r.median_shift("plain") > r.median_shift("bn")
+    assert r.final_loss[drift] < r.final_loss["plain"]
+    assert r.test_accuracy[drift] > r.test_accuracy["plain"]
+
+
+def test_drift_noise_is_identity_in_eval() -> None:
+    noise = B.DriftNoise(4, strength=0.5, generator=torch.Generator().manual_seed(0))
+    noise.resample()
+    x = torch.randn(3, 4)
+    assert not torch.equal(noise(x), x)
+    noise.eval()
+    assert torch.equal(noise(x), x)
