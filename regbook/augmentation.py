@@ -278,7 +278,12 @@ def random_resized_crop(
     r_lo, r_hi = _check_pair("ratio", ratio, 1e-6, 1e6)
     _check_generator(generator)
     H, W = x.shape[-2:]
-    out_size = (H, W) if size is None else (int(size[0]), int(size[1]))
+    if size is None:
+        out_size = (H, W)
+    else:
+        if not isinstance(size, tuple | list) or len(size) != 2:
+            raise TypeError(f"size must be a pair (height, width) (got {size!r})")
+        out_size = (check_int("size[0]", size[0], minimum=1), check_int("size[1]", size[1], minimum=1))
     xb, single = _batched(x)
     outs = [
         resized_crop(img, *_crop_box(H, W, (lo, hi), (r_lo, r_hi), generator), size=out_size) for img in xb

@@ -346,6 +346,11 @@ def test_error_pair_type() -> None:
         A.random_erasing(torch.rand(3, 4, 4), ratio=0.5, generator=gen())  # type: ignore[arg-type]
 
 
+def test_error_size() -> None:
+    with pytest.raises(ValueError, match=r"size\[1\] must be >= 1 \(got 0\)"):
+        A.random_resized_crop(torch.rand(3, 4, 4), size=(2, 0), generator=gen())
+
+
 def test_error_hue_shift() -> None:
     with pytest.raises(ValueError, match=r"shift must be in \[-1.0, 1.0\] \(got 2.0\)"):
         A.adjust_hue(torch.rand(3, 4, 4), 2.0)
