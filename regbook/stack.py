@@ -629,7 +629,7 @@ class SweepGrid:
         (3, 2, 2)
     """
 
-    weight_decay: tuple[float, ...] = (0.0, 5e-3, 5e-2)
+    weight_decay: tuple[float, ...] = (0.0, 0.05, 0.5)
     randaugment: tuple[bool, ...] = (False, True)
     label_smoothing: tuple[float, ...] = (0.0, 0.1)
 
@@ -648,7 +648,7 @@ class SweepGrid:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        """Number of values of each knob: ``(weight_decay, randaugment, label_smoothing)``."""
+        """The number of values of each knob, in the order weight decay, RandAugment, label smoothing."""
         return len(self.weight_decay), len(self.randaugment), len(self.label_smoothing)
 
 

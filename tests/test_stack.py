@@ -468,13 +468,15 @@ def test_stack_without_randaugment_beats_nothing_on(stack_data) -> None:
     assert no_ra > plain + 0.02 and no_ra > full + 0.02       # RandAugment at M = 9 is what costs
 
 
-def test_label_smoothing_helps_the_hardest_lab_cell() -> None:
-    # lab 6a's cell with RandAugment on and weight decay 0.5, with and without smoothing
+def test_lab_cells_with_randaugment_on() -> None:
+    # lab 6a's cells with RandAugment on, at the lab's size: weight decay 0 / 0.5, label smoothing 0 / 0.1
     data = tuple(as_images(s) for s in digits(300, 300, seed=0))
-    base = S.StackConfig(epochs=30, lr=1e-2, patience=0, mix_prob=0.0, random_erasing=0.0, weight_decay=0.5)
-    grid = S.SweepGrid(weight_decay=(0.5,), randaugment=(True,), label_smoothing=(0.0, 0.1))
-    res = S.sweep(grid, data, base=base, seed=0)
-    assert res.test_accuracy[0, 0, 1] > res.test_accuracy[0, 0, 0] + 0.02
+    base = S.StackConfig(epochs=30, lr=1e-2, patience=0, mix_prob=0.0, random_erasing=0.0)
+    grid = S.SweepGrid(weight_decay=(0.0, 0.5), randaugment=(True,), label_smoothing=(0.0, 0.1))
+    acc = S.sweep(grid, data, base=base, seed=0).test_accuracy[:, 0, :]
+    assert bool((acc[:, 1] > acc[:, 0]).all())              # label smoothing helps at both decays
+    assert acc[1, 1] > acc[1, 0] + 0.02                       # most where the model struggles
+    assert bool((acc[1] < acc[0] - 0.03).all())               # weight decay 0.5 is too much
 
 
 def test_compare_errors(small_digits) -> None:
