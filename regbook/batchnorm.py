@@ -784,8 +784,21 @@ def single_example_eval(
     image depends on which other images share its batch, a batch of one
     raises, and a batch drawn from one class is normalized away.
 
+    Args:
+        test_batch_sizes: Test-time batch sizes to try (each >= 2); the whole test set is added.
+        n_train: Training images.
+        epochs: Training epochs (SGD, momentum 0.9).
+        batch_size: Training batch size.
+        width: Units per hidden layer.
+        lr: Learning rate.
+        n_test: Test images.
+        seed: Seed of the split, initialization and batches.
+
     Returns:
         A :class:`SingleExampleEval`.
+
+    Raises:
+        ValueError: On an empty ``test_batch_sizes`` or a size, count or rate out of range.
     """
     if len(test_batch_sizes) == 0:
         raise ValueError("test_batch_sizes must not be empty (got 0 batch sizes)")
@@ -915,7 +928,7 @@ def smoothness(
     probe_every: int = 3,
     seed: int = 0,
 ) -> SmoothnessResult:
-    """Train a deep MLP on digits with and without BatchNorm, probing the loss landscape along the way.
+    r"""Train a deep MLP on digits with and without BatchNorm, probing the loss landscape along the way.
 
     Both networks start from the same seeded He initialization (the plain one
     with biases, the BN one without: β plays their role), see the same
@@ -923,10 +936,24 @@ def smoothness(
     ``probe_every`` steps the current batch is used to measure how much the
     loss and its gradient change when stepping along the negative gradient
     (see :class:`SmoothnessResult`). The BN network is probed in train mode,
-    as it is trained.
+    as it is trained; parameters and buffers are restored after each probe.
+
+    Args:
+        depth: Hidden layers.
+        width: Units per hidden layer.
+        n_train: Training images.
+        batch_size: Mini-batch size.
+        epochs: Passes over the training images.
+        lr: Learning rate of both networks.
+        step_sizes: The probe step sizes :math:`\eta`.
+        probe_every: Probe every this many steps.
+        seed: Seed of initialization and batches.
 
     Returns:
         A :class:`SmoothnessResult`.
+
+    Raises:
+        ValueError: On empty ``step_sizes`` or a size, count or rate out of range.
     """
     depth = check_int("depth", depth, minimum=1)
     width = check_int("width", width, minimum=8)
@@ -1221,8 +1248,20 @@ def max_stable_lr(
     momentum 0.9). A run counts as *stable* if the mean loss of its last
     epoch is finite and below half of :math:`\\ln 10`.
 
+    Args:
+        lrs: Learning rates to try.
+        depth: Hidden layers.
+        width: Units per hidden layer.
+        n_train: Training images.
+        batch_size: Mini-batch size.
+        epochs: Passes over the training images.
+        seed: Seed of initialization and batches (the same for every run).
+
     Returns:
         An :class:`LRSweep`.
+
+    Raises:
+        ValueError: On empty ``lrs`` or a size, count or rate out of range.
     """
     if len(lrs) == 0:
         raise ValueError("lrs must not be empty (got 0 learning rates)")
@@ -1297,8 +1336,21 @@ def batch_size_sweep(
     :math:`\eta = \eta_0 \cdot B / 32`. Accuracy is measured in eval mode, where
     BatchNorm uses its running statistics.
 
+    Args:
+        batch_sizes: Batch sizes to compare (each >= 2).
+        n_train: Training images.
+        epochs: Passes over the training images, the same at every batch size.
+        base_lr: Learning rate at batch size 32.
+        width: Units per hidden layer (a multiple of 8, the number of groups).
+        n_test: Test images.
+        seeds: Seeds; each gives its own split, initialization and batches.
+
     Returns:
         A :class:`BatchSizeSweep`.
+
+    Raises:
+        ValueError: On empty ``batch_sizes`` or ``seeds``, a width not divisible by 8,
+            or a size, count or rate out of range.
     """
     if len(batch_sizes) == 0:
         raise ValueError("batch_sizes must not be empty (got 0 batch sizes)")
