@@ -42,6 +42,7 @@ from regbook import augmentation, dropout, label_smoothing, mixup
 from regbook._checks import (
     check_choice,
     check_float_tensor,
+    check_generator,
     check_in_range,
     check_int,
     check_nonnegative,
@@ -264,8 +265,7 @@ def build_model(
     """
     if not isinstance(config, StackConfig):
         raise TypeError(f"config must be a StackConfig (got {type(config).__name__})")
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator (got {type(generator).__name__})")
+    check_generator("generator", generator)
     if len(in_shape) != 3:
         raise ValueError(f"in_shape must be (C, H, W) (got {in_shape!r})")
     c, h, w = (check_int(f"in_shape[{i}]", v, minimum=1) for i, v in enumerate(in_shape))
@@ -472,6 +472,10 @@ def train(
         test_data = _check_split("test_data", test_data, config.num_classes)
     seed = check_int("seed", seed, minimum=0)
     dev = _check_device(device)
+    # the data steps (augmentation, mixing) run on the CPU with CPU generators, whatever the device
+    train_data, val_data = Split(train_data.x.cpu(), train_data.y.cpu()), Split(val_data.x.cpu(), val_data.y.cpu())
+    if test_data is not None:
+        test_data = Split(test_data.x.cpu(), test_data.y.cpu())
     shape = tuple(train_data.x.shape[1:])
     for name, split in (("val_data", val_data), ("test_data", test_data)):
         if split is not None and tuple(split.x.shape[1:]) != shape:
