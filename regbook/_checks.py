@@ -98,3 +98,26 @@ def check_same_shape(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor)
             f"{name_a} and {name_b} must have the same shape "
             f"(got {tuple(a.shape)} and {tuple(b.shape)})"
         )
+
+
+def check_generator(name: str, value: object) -> torch.Generator:
+    """A ``torch.Generator``: every random function of regbook takes its randomness explicitly."""
+    if not isinstance(value, torch.Generator):
+        raise TypeError(f"{name} must be a torch.Generator (got {type(value).__name__})")
+    return value
+
+
+def check_class_indices(name: str, value: object, *, num_classes: int | None = None) -> torch.Tensor:
+    """A 1-D int64 tensor of class indices, in ``[0, num_classes - 1]`` when ``num_classes`` is given."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor (got {type(value).__name__})")
+    if value.dtype != torch.long:
+        raise TypeError(f"{name} must be an int64 tensor of class indices (got {value.dtype})")
+    if value.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (N,) (got {value.ndim}-D, shape {tuple(value.shape)})")
+    if num_classes is not None and value.numel() and (int(value.min()) < 0 or int(value.max()) >= num_classes):
+        raise ValueError(
+            f"{name} must hold class indices in [0, {num_classes - 1}] "
+            f"(got values {int(value.min())}..{int(value.max())})"
+        )
+    return value

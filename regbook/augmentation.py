@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from regbook._checks import (
     check_float_tensor,
+    check_generator,
     check_in_range,
     check_int,
     check_nonnegative,
@@ -103,12 +104,6 @@ def _check_image(x: object, *, rgb: bool = False) -> torch.Tensor:
     return x
 
 
-def _check_generator(generator: object) -> torch.Generator:
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator (got {type(generator).__name__})")
-    return generator
-
-
 def _check_pair(name: str, value: object, low: float, high: float) -> tuple[float, float]:
     """A ``(lo, hi)`` pair with ``low <= lo <= hi <= high``."""
     if not isinstance(value, tuple | list) or len(value) != 2:
@@ -171,7 +166,7 @@ def random_horizontal_flip(x: torch.Tensor, *, p: float = 0.5, generator: torch.
     """
     x = _check_image(x)
     p = check_in_range("p", p, 0.0, 1.0)
-    _check_generator(generator)
+    check_generator("generator", generator)
     xb, single = _batched(x)
     flip = (torch.rand(xb.shape[0], generator=generator) < p).reshape(-1, 1, 1, 1)
     return _unbatched(torch.where(flip, xb.flip(-1), xb), single)
@@ -276,7 +271,7 @@ def random_resized_crop(
     if lo <= 0:
         raise ValueError(f"scale must be inside (0, 1] (got {scale!r})")
     r_lo, r_hi = _check_pair("ratio", ratio, 1e-6, 1e6)
-    _check_generator(generator)
+    check_generator("generator", generator)
     H, W = x.shape[-2:]
     if size is None:
         out_size = (H, W)
@@ -353,7 +348,7 @@ def random_rotation(x: torch.Tensor, *, degrees: float = 15.0, generator: torch.
     """
     x = _check_image(x)
     d = check_in_range("degrees", degrees, 0.0, 180.0)
-    _check_generator(generator)
+    check_generator("generator", generator)
     xb, single = _batched(x)
     n = xb.shape[0]
     angle = (torch.rand(n, generator=generator, dtype=torch.float64) * 2 - 1) * d
@@ -393,7 +388,7 @@ def random_affine(
     d = check_in_range("degrees", degrees, 0.0, 180.0)
     t = check_nonnegative("translate", translate)
     s_lo, s_hi = _check_pair("scale", scale, 0.1, 10.0)
-    _check_generator(generator)
+    check_generator("generator", generator)
     xb, single = _batched(x)
     n = xb.shape[0]
     u = torch.rand(n, 4, generator=generator, dtype=torch.float64)
@@ -588,7 +583,7 @@ def color_jitter(
         check_nonnegative("saturation", saturation),
     ]
     h = check_in_range("hue", hue, 0.0, 0.5)
-    _check_generator(generator)
+    check_generator("generator", generator)
     xb, single = _batched(x)
     outs = []
     for img in xb:
@@ -661,7 +656,7 @@ def random_erasing(
     lo, hi = _check_pair("scale", scale, 0.0, 1.0)
     r_lo, r_hi = _check_pair("ratio", ratio, 1e-6, 1e6)
     fill = check_in_range("value", value, 0.0, 1.0)
-    _check_generator(generator)
+    check_generator("generator", generator)
     xb, single = _batched(x)
     out = xb.clone()
     H, W = xb.shape[-2:]
@@ -697,7 +692,7 @@ def cutout(x: torch.Tensor, *, size: int, value: float = 0.0, generator: torch.G
     x = _check_image(x)
     size = check_int("size", size, minimum=1)
     fill = check_in_range("value", value, 0.0, 1.0)
-    _check_generator(generator)
+    check_generator("generator", generator)
     xb, single = _batched(x)
     out = xb.clone()
     H, W = xb.shape[-2:]
@@ -836,7 +831,7 @@ def randaugment(x: torch.Tensor, *, num_ops: int = 2, magnitude: float = 9, gene
     x = _check_image(x)
     num_ops = check_int("num_ops", num_ops, minimum=0)
     m = check_in_range("magnitude", magnitude, 0.0, 30.0)
-    _check_generator(generator)
+    check_generator("generator", generator)
     xb, single = _batched(x)
     out = xb.clone()
     n = xb.shape[0]
@@ -862,7 +857,7 @@ class RandAugment(torch.nn.Module):
         super().__init__()
         self.num_ops = check_int("num_ops", num_ops, minimum=0)
         self.magnitude = check_in_range("magnitude", magnitude, 0.0, 30.0)
-        self.generator = _check_generator(generator)
+        self.generator = check_generator("generator", generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return randaugment(x, num_ops=self.num_ops, magnitude=self.magnitude, generator=self.generator)

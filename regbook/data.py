@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from regbook._checks import check_choice, check_in_range, check_int
+from regbook._checks import check_choice, check_class_indices, check_generator, check_in_range, check_int
 
 __all__ = ["Split", "digits", "flip_labels", "photo"]
 
@@ -61,12 +61,10 @@ def flip_labels(y: torch.Tensor, fraction: float, *, num_classes: int, generator
     >>> 0.25 < (noisy != y).float().mean().item() < 0.35, bool((noisy < 10).all())
     (True, True)
     """
-    if not isinstance(y, torch.Tensor) or y.dtype != torch.long or y.ndim != 1:
-        raise TypeError("y must be a 1-D int64 tensor of class indices")
     fraction = check_in_range("fraction", fraction, 0.0, 1.0)
     num_classes = check_int("num_classes", num_classes, minimum=2)
-    if len(y) and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"y must hold class indices in [0, {num_classes - 1}] (got {y.min()}..{y.max()})")
+    y = check_class_indices("y", y, num_classes=num_classes)
+    generator = check_generator("generator", generator)
     flip = torch.rand(len(y), generator=generator) < fraction
     shift = torch.randint(1, num_classes, (len(y),), generator=generator)
     out = y.clone()

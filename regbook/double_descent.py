@@ -41,6 +41,7 @@ import torch
 
 from regbook._checks import (
     check_float_tensor,
+    check_generator,
     check_in_range,
     check_int,
     check_nonnegative,
@@ -94,8 +95,7 @@ def random_feature_weights(
     """
     in_features = check_int("in_features", in_features, minimum=1)
     num_features = check_int("num_features", num_features, minimum=1)
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator (got {type(generator).__name__})")
+    check_generator("generator", generator)
     if not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating-point dtype (got {dtype})")
     std = 1.0 / math.sqrt(in_features)

@@ -34,7 +34,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from regbook._checks import check_choice, check_in_range, check_int, check_positive
+from regbook._checks import (
+    check_choice,
+    check_class_indices,
+    check_in_range,
+    check_int,
+    check_positive,
+)
 from regbook.data import digits, flip_labels
 
 __all__ = [
@@ -50,21 +56,6 @@ __all__ = [
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
-
-
-def _check_labels(y: object, num_classes: int) -> torch.Tensor:
-    """``y`` must be a 1-D int64 tensor of class indices in ``[0, num_classes - 1]``."""
-    if not isinstance(y, torch.Tensor):
-        raise TypeError(f"y must be a torch.Tensor (got {type(y).__name__})")
-    if y.dtype != torch.long:
-        raise TypeError(f"y must be an int64 tensor of class indices (got {y.dtype})")
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (got {y.ndim}-D, shape {tuple(y.shape)})")
-    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= num_classes):
-        raise ValueError(
-            f"y must hold class indices in [0, {num_classes - 1}] (got values {int(y.min())}..{int(y.max())})"
-        )
-    return y
 
 
 def _targets(y: torch.Tensor, num_classes: int, alpha: float, dtype: torch.dtype) -> torch.Tensor:
@@ -105,7 +96,7 @@ def smooth_targets(y: torch.Tensor, *, num_classes: int, alpha: float) -> torch.
     """
     num_classes = check_int("num_classes", num_classes, minimum=2)
     alpha = check_in_range("alpha", alpha, 0.0, 1.0)
-    _check_labels(y, num_classes)
+    check_class_indices("y", y, num_classes=num_classes)
     return _targets(y, num_classes, alpha, torch.float32)
 
 
@@ -147,7 +138,7 @@ def smoothed_cross_entropy(
     num_classes = logits.shape[1]
     if num_classes < 2:
         raise ValueError(f"logits must have at least 2 columns (classes) (got {num_classes})")
-    _check_labels(y, num_classes)
+    check_class_indices("y", y, num_classes=num_classes)
     if y.shape[0] != logits.shape[0]:
         raise ValueError(
             f"logits and y must have the same batch size (got {logits.shape[0]} and {y.shape[0]})"
@@ -338,7 +329,7 @@ def expected_calibration_error(probs: torch.Tensor, y: torch.Tensor, *, num_bins
         raise ValueError(f"probs must not be empty (got shape {tuple(probs.shape)})")
     if not bool(((probs >= 0) & (probs <= 1)).all()):
         raise ValueError("probs must hold probabilities in [0, 1] (got values outside)")
-    _check_labels(y, probs.shape[1])
+    check_class_indices("y", y, num_classes=probs.shape[1])
     if y.shape[0] != probs.shape[0]:
         raise ValueError(f"probs and y must have the same batch size (got {probs.shape[0]} and {y.shape[0]})")
     num_bins = check_int("num_bins", num_bins, minimum=1)

@@ -30,11 +30,14 @@ import torch
 import torch.nn.functional as F
 
 from regbook._checks import (
+    check_class_indices,
     check_float_tensor,
+    check_generator,
     check_in_range,
     check_int,
     check_positive,
 )
+from regbook.label_smoothing import expected_calibration_error
 
 __all__ = [
     "CutMix",
@@ -44,7 +47,6 @@ __all__ = [
     "cutmix_batch",
     "cutmix_box",
     "cutmix_lambda_gap",
-    "expected_calibration_error",
     "mix_labels",
     "mixed_loss",
     "mixup_batch",
@@ -58,22 +60,6 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 
-def _check_generator(generator: object) -> torch.Generator:
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator (got {type(generator).__name__})")
-    return generator
-
-
-def _check_labels(name: str, y: object) -> torch.Tensor:
-    if not isinstance(y, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor (got {type(y).__name__})")
-    if y.dtype != torch.long:
-        raise TypeError(f"{name} must hold int64 class indices (got {y.dtype})")
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (N,) (got {y.ndim}-D, shape {tuple(y.shape)})")
-    return y
-
-
 def _check_batch(x: object, y: object, *, image: bool) -> tuple[torch.Tensor, torch.Tensor]:
     if image:
         x = check_float_tensor("x", x, ndim=4)
@@ -81,7 +67,7 @@ def _check_batch(x: object, y: object, *, image: bool) -> tuple[torch.Tensor, to
         x = check_float_tensor("x", x)
         if x.ndim < 2:
             raise ValueError(f"x must be at least 2-D (N, ...) (got {x.ndim}-D, shape {tuple(x.shape)})")
-    y = _check_labels("y", y)
+    y = check_class_indices("y", y)
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x and y must have the same batch size (got {x.shape[0]} and {y.shape[0]})")
     return x, y
@@ -132,7 +118,7 @@ def sample_beta(alpha: float, beta: float | None = None, *, generator: torch.Gen
     """
     a = check_positive("alpha", alpha)
     b = a if beta is None else check_positive("beta", beta)
-    _check_generator(generator)
+    check_generator("generator", generator)
     l1, l2 = _log_gamma(a, generator), _log_gamma(b, generator)
     diff = l2 - l1
     if diff > 700:
@@ -187,7 +173,7 @@ def mixup_batch(
     """
     x, y = _check_batch(x, y, image=False)
     a = check_positive("alpha", alpha)
-    _check_generator(generator)
+    check_generator("generator", generator)
     lam = sample_beta(a, generator=generator)
     perm = torch.randperm(x.shape[0], generator=generator)
     x_mix = lam * x + (1 - lam) * x[perm]
@@ -218,7 +204,7 @@ def cutmix_box(height: int, width: int, lam: float, *, generator: torch.Generato
     H = check_int("height", height, minimum=1)
     W = check_int("width", width, minimum=1)
     lam = check_in_range("lam", lam, 0.0, 1.0)
-    _check_generator(generator)
+    check_generator("generator", generator)
     cut = math.sqrt(1.0 - lam)
     cut_h, cut_w = int(H * cut), int(W * cut)
     cy = int(torch.randint(0, H, (), generator=generator))
@@ -268,7 +254,7 @@ def cutmix_batch(
     """
     x, y = _check_batch(x, y, image=True)
     a = check_positive("alpha", alpha)
-    _check_generator(generator)
+    check_generator("generator", generator)
     lam0 = sample_beta(a, generator=generator)
     perm = torch.randperm(x.shape[0], generator=generator)
     H, W = x.shape[-2:]
@@ -298,8 +284,8 @@ def mix_labels(
     >>> [round(v, 6) for v in mix_labels(torch.tensor([0]), torch.tensor([1]), 0.7, num_classes=2)[0].tolist()]
     [0.7, 0.3]
     """
-    y_a = _check_labels("y_a", y_a)
-    y_b = _check_labels("y_b", y_b)
+    y_a = check_class_indices("y_a", y_a)
+    y_b = check_class_indices("y_b", y_b)
     if y_a.shape != y_b.shape:
         raise ValueError(f"y_a and y_b must have the same shape (got {tuple(y_a.shape)} and {tuple(y_b.shape)})")
     lam = check_in_range("lam", lam, 0.0, 1.0)
@@ -331,8 +317,8 @@ def mixed_loss(
     0.7269
     """
     logits = check_float_tensor("logits", logits, ndim=2)
-    y_a = _check_labels("y_a", y_a)
-    y_b = _check_labels("y_b", y_b)
+    y_a = check_class_indices("y_a", y_a)
+    y_b = check_class_indices("y_b", y_b)
     if not (y_a.shape[0] == y_b.shape[0] == logits.shape[0]):
         raise ValueError(
             f"logits, y_a and y_b must have the same batch size (got {logits.shape[0]}, {y_a.shape[0]}, {y_b.shape[0]})"
@@ -356,7 +342,7 @@ class Mixup(torch.nn.Module):
     def __init__(self, alpha: float = 0.2, *, generator: torch.Generator) -> None:
         super().__init__()
         self.alpha = check_positive("alpha", alpha)
-        self.generator = _check_generator(generator)
+        self.generator = check_generator("generator", generator)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
         return mixup_batch(x, y, alpha=self.alpha, generator=self.generator)
@@ -373,7 +359,7 @@ class CutMix(torch.nn.Module):
     def __init__(self, alpha: float = 1.0, *, generator: torch.Generator) -> None:
         super().__init__()
         self.alpha = check_positive("alpha", alpha)
-        self.generator = _check_generator(generator)
+        self.generator = check_generator("generator", generator)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
         return cutmix_batch(x, y, alpha=self.alpha, generator=self.generator)
@@ -382,47 +368,6 @@ class CutMix(torch.nn.Module):
 # ---------------------------------------------------------------------------
 # Measurements
 # ---------------------------------------------------------------------------
-
-
-def expected_calibration_error(probs: torch.Tensor, y: torch.Tensor, *, n_bins: int = 15) -> float:
-    r"""Expected calibration error with equal-width confidence bins.
-
-    .. math::
-
-        \mathrm{ECE} = \sum_b \frac{|B_b|}{n}\,\big|\mathrm{acc}(B_b) - \mathrm{conf}(B_b)\big|,
-
-    where :math:`B_b` holds the examples whose top probability falls in bin
-    :math:`b` of ``n_bins`` equal bins of (0, 1].
-
-    Args:
-        probs: ``(N, K)`` predicted probabilities.
-        y: True classes ``(N,)``, int64.
-        n_bins: Number of bins, >= 1.
-
-    Returns:
-        ECE as a float in [0, 1].
-
-    Two predictions at confidence 0.9, one right and one wrong: accuracy 0.5
-    in that bin, so the ECE is the distance from 0.5 to 0.9, that is 0.4.
-
-    >>> p = torch.tensor([[0.9, 0.1], [0.9, 0.1]])
-    >>> round(expected_calibration_error(p, torch.tensor([0, 1])), 6)
-    0.4
-    """
-    probs = check_float_tensor("probs", probs, ndim=2)
-    y = _check_labels("y", y)
-    if probs.shape[0] != y.shape[0]:
-        raise ValueError(f"probs and y must have the same batch size (got {probs.shape[0]} and {y.shape[0]})")
-    n_bins = check_int("n_bins", n_bins, minimum=1)
-    conf, pred = probs.max(dim=1)
-    correct = (pred == y).to(probs.dtype)
-    bins = torch.clamp(torch.ceil(conf * n_bins).long() - 1, 0, n_bins - 1)
-    ece = 0.0
-    for b in range(n_bins):
-        mask = bins == b
-        if mask.any():
-            ece += float(mask.float().mean()) * abs(float(correct[mask].mean()) - float(conf[mask].mean()))
-    return ece
 
 
 @dataclass(frozen=True)

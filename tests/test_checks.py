@@ -41,3 +41,24 @@ def test_int_and_choice() -> None:
         C.check_int("n", 1, minimum=2)
     with pytest.raises(ValueError, match=r"mode must be one of \('a', 'b'\) \(got 'c'\)"):
         C.check_choice("mode", "c", ("a", "b"))
+
+
+def test_generator_check() -> None:
+    g = torch.Generator()
+    assert C.check_generator("generator", g) is g
+    with pytest.raises(TypeError, match=r"generator must be a torch.Generator \(got int\)"):
+        C.check_generator("generator", 0)
+
+
+def test_class_index_checks() -> None:
+    y = torch.tensor([0, 2, 1])
+    assert C.check_class_indices("y", y, num_classes=3) is y
+    with pytest.raises(TypeError, match=r"y must be a torch.Tensor \(got list\)"):
+        C.check_class_indices("y", [0, 1])
+    with pytest.raises(TypeError, match=r"y must be an int64 tensor of class indices \(got torch.float32\)"):
+        C.check_class_indices("y", torch.tensor([0.0]))
+    with pytest.raises(ValueError, match=r"y must be 1-D \(N,\) \(got 2-D, shape \(1, 2\)\)"):
+        C.check_class_indices("y", torch.tensor([[0, 1]]))
+    with pytest.raises(ValueError, match=r"y must hold class indices in \[0, 2\] \(got values -1..1\)"):
+        C.check_class_indices("y", torch.tensor([-1, 1]), num_classes=3)
+    assert C.check_class_indices("y", torch.tensor([5, 7])).tolist() == [5, 7]  # no range without num_classes

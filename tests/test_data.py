@@ -45,7 +45,7 @@ def test_photo() -> None:
         (lambda: flip_labels(torch.tensor([0, 11]), 0.1, num_classes=10, generator=torch.Generator()),
          ValueError, r"y must hold class indices in \[0, 9\]"),
         (lambda: flip_labels(torch.tensor([0.0]), 0.1, num_classes=10, generator=torch.Generator()),
-         TypeError, r"y must be a 1-D int64 tensor"),
+         TypeError, r"y must be an int64 tensor of class indices \(got torch.float32\)"),
         (lambda: flip_labels(torch.tensor([0]), 1.5, num_classes=10, generator=torch.Generator()),
          ValueError, r"fraction must be in \[0.0, 1.0\] \(got 1.5\)"),
         (lambda: photo("dog"), ValueError, r"name must be one of"),

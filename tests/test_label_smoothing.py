@@ -206,7 +206,7 @@ Z = torch.zeros(2, 3)
         (lambda: L.smooth_targets(torch.tensor([-1]), num_classes=3, alpha=0.1), ValueError,
          r"class indices in \[0, 2\]"),
         (lambda: L.smooth_targets(torch.tensor([[0]]), num_classes=3, alpha=0.1), ValueError,
-         r"y must be 1-D \(got 2-D"),
+         r"y must be 1-D \(N,\) \(got 2-D"),
         (lambda: L.smooth_targets(torch.tensor([0.0]), num_classes=3, alpha=0.1), TypeError,
          r"y must be an int64 tensor"),
         (lambda: L.smooth_targets([0, 1], num_classes=3, alpha=0.1), TypeError, r"y must be a torch.Tensor"),
@@ -243,3 +243,11 @@ Z = torch.zeros(2, 3)
 def test_bad_input_is_rejected_with_a_clear_message(call, exc, match) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_ece_by_hand_default_15_bins() -> None:
+    # bin (0.8, 0.867]: two predictions at 0.85, one right -> |0.5 - 0.85| = 0.35, weight 2/4
+    # bin (0.533, 0.6]: two at 0.6, both right -> |1 - 0.6| = 0.4, weight 2/4; ECE = 0.175 + 0.2 = 0.375
+    p = torch.tensor([[0.85, 0.15], [0.85, 0.15], [0.6, 0.4], [0.4, 0.6]])
+    y = torch.tensor([0, 1, 0, 1])
+    assert L.expected_calibration_error(p, y) == pytest.approx(0.375, abs=1e-6)
