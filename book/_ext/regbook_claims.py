@@ -66,6 +66,7 @@ class ClaimsLedger(SphinxDirective):
             if not rows[stem]:
                 continue
             sec = nodes.section(ids=[f"claims-{stem}"], names=[f"claims-{stem}"])
+            self.state.document.note_explicit_target(sec, sec)  # so chapters can {ref} their rows
             title = nodes.title()
             ref = pending_xref("", refdomain="std", reftype="doc", reftarget=f"/{stem}", refexplicit=False,
                                refdoc=self.env.docname)
