@@ -93,8 +93,8 @@ chromium:
 # The built site in a real browser, and every notebook download executed on its
 # own. Needs a built book: `make test` builds it first.
 site-tests: $(STAMP) chromium
-	REGBOOK_SITE_TESTS=1 REGBOOK_BUILDDIR=$(BUILDDIR) REGBOOK_CHROMIUM=$(CHROMIUM) \
-	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/site
+	REGBOOK_SITE_TESTS=1 REGBOOK_BUILDDIR=$(BUILDDIR) REGBOOK_CHROMIUM=$(CHROMIUM) OMP_NUM_THREADS=1 \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -n $(JOBS) --dist loadgroup tests/site
 
 test: lint pytest book-strict doctest site-tests
 	@echo "make test: all checks passed"

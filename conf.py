@@ -23,6 +23,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
+# Pages execute in parallel (-j 2, one kernel per page) on a small machine:
+# with torch's default one thread per core, two kernels oversubscribe the
+# cores and small tensor ops slow down several-fold. One thread per kernel.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import regbook  # noqa: E402
 
 # sphinx-autodoc-typehints 3.6 calls an API that Sphinx 9 deprecates; the
