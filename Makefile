@@ -72,7 +72,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(JOBS)
 
 # -E: read every page afresh (warnings from earlier builds cannot hide);
 # execution still comes from the cache, which is keyed on regbook's sources.
