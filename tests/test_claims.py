@@ -76,7 +76,13 @@ def _test_exists(node_id: str) -> bool:
 
 
 def _glue_pattern(key: str, text: str) -> bool:
+    """Does the page glue ``key``: literally, through an f-string, or as a key of a dict it loops over?
+
+    The build is the final word: a key that no cell glues is a build error on the ledger page.
+    """
     if re.search(rf"glue\(\s*['\"]{re.escape(key)}['\"]", text):
+        return True
+    if "glue(" in text and re.search(rf"['\"]{re.escape(key)}['\"]\s*:", text):
         return True
     for fstring in re.findall(r"glue\(\s*f['\"]([^'\"]+)['\"]", text):
         pattern = re.sub(r"\\\{[^}]*\\\}", r"\\w+", re.escape(fstring).replace(r"\{", "\\{").replace(r"\}", "\\}"))
@@ -105,8 +111,9 @@ def test_row_is_backed(stem: str, claim: dict[str, object]) -> None:
     if claim.get("evidence"):
         assert claim["evidence"] in TARGETS, f"no MyST target ({claim['evidence']})= in book/*.md"
     if claim.get("glue"):
-        page = (BOOK / f"{stem}.md").read_text()
-        assert _glue_pattern(str(claim["glue"]), page), f"{stem}.md never glues {claim['glue']!r}"
+        page_stem = str(claim.get("page", stem))
+        page = (BOOK / f"{page_stem}.md").read_text()
+        assert _glue_pattern(str(claim["glue"]), page), f"{page_stem}.md never glues {claim['glue']!r}"
     if claim.get("cite"):
         assert claim["cite"] in BIB_KEYS, f"unknown citation key {claim['cite']!r}"
 

@@ -98,7 +98,9 @@ class ClaimsLedger(SphinxDirective):
                                  classes=["claim-status", f"claim-{status}"])
             value: nodes.Node = nodes.Text("")
             if c.get("glue"):
-                value = measured("", "", stem=stem, key=c["glue"], fmt=c.get("fmt", ""), claim=c.get("id"))
+                # `page`: the glue lives on another page than the chapter's own (e.g. its lab)
+                value = measured("", "", stem=c.get("page", stem), key=c["glue"], fmt=c.get("fmt", ""),
+                                 claim=c.get("id"))
             ev: nodes.Node
             if c.get("evidence"):
                 # refexplicit=False: Sphinx writes the target section's own title as the link text
@@ -153,7 +155,7 @@ def _fill(app: Any, doctree: nodes.document, docname: str) -> None:
         stem, key = node["stem"], node["key"]
         values = cache.setdefault(stem, glued_values(glue_file(app.outdir, stem)))
         if key not in values:
-            logger.warning(f"claims/{stem}.toml: {node['claim']}: glue key {key!r} was not produced by {stem}.md",
+            logger.warning(f"claims: {node['claim']}: glue key {key!r} was not produced by {stem}.md",
                            location=(docname, None))
             node.replace_self(nodes.Text("?"))
             continue
