@@ -14,22 +14,8 @@
 (function () {
   "use strict";
 
-  var SVGNS = "http://www.w3.org/2000/svg";
+  var el = window.regbookWidgets.el, svg = window.regbookWidgets.svg;
   var W = 560, H = 300, M = { left: 58, right: 14, top: 14, bottom: 44 };
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    if (text !== undefined) { node.textContent = text; }
-    return node;
-  }
-
-  function svg(tag, attrs, text) {
-    var node = document.createElementNS(SVGNS, tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    if (text !== undefined) { node.textContent = text; }
-    return node;
-  }
 
   function fmtLam(lam) {
     if (lam === 0) { return "0 (minimum norm)"; }
@@ -40,18 +26,11 @@
     return x >= 10 ? x.toFixed(1) : x.toFixed(3);
   }
 
-  function build(root, index) {
-    var data;
-    try {
-      data = JSON.parse(root.querySelector("script.rb-widget-data").textContent);
-    } catch (err) {
-      return; // leave the fallback text visible
-    }
+  function build(root, data, index) {
     var widths = data.widths, lams = data.lams, curves = data.curves, n = data.n_train;
-    if (!widths || !lams || !curves || curves.length !== lams.length) { return; }
-
-    var fallback = root.querySelector(".rb-widget-fallback");
-    if (fallback) { fallback.hidden = true; }
+    if (!widths || !lams || !curves || curves.length !== lams.length) {
+      throw new Error("dd-ridge: incomplete data");
+    }
 
     // threshold index: the width closest to n on a log scale
     var iThr = 0;
@@ -60,7 +39,7 @@
     });
 
     var id = "rb-dd-ridge-" + index;
-    var box = el("div", { "class": "rb-dd-ridge" });
+    var box = el("div", { "class": "rb-dd-ridge rb-widget-box" });
 
     // --- controls ------------------------------------------------------------
     var controls = el("div", { "class": "rb-dd-ridge-controls" });
@@ -165,19 +144,7 @@
     box.appendChild(plot);
     root.appendChild(box);
     update();
-    root.setAttribute("data-ready", "1");
   }
 
-  function init() {
-    var roots = document.querySelectorAll('.rb-widget[data-widget="dd-ridge"]');
-    for (var i = 0; i < roots.length; i++) {
-      if (roots[i].getAttribute("data-ready") !== "1") { build(roots[i], i); }
-    }
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else {
-    init();
-  }
+  window.regbookWidgets.register("dd-ridge", build);
 })();

@@ -10,7 +10,7 @@
 (function () {
   "use strict";
 
-  var SVGNS = "http://www.w3.org/2000/svg";
+  var el = window.regbookWidgets.el, svg = window.regbookWidgets.svg;
 
   // Small seeded PRNG (mulberry32), so the masks are reproducible per page load.
   function mulberry32(seed) {
@@ -24,42 +24,20 @@
     };
   }
 
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    if (text !== undefined) { node.textContent = text; }
-    return node;
-  }
-
-  function svg(tag, attrs) {
-    var node = document.createElementNS(SVGNS, tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    return node;
-  }
-
   function fmt(x, digits) {
     var s = x.toFixed(digits);
     return s === "-0" || /^-0\.0*$/.test(s) ? s.slice(1) : s;
   }
 
-  function build(root, index) {
-    var data;
-    try {
-      data = JSON.parse(root.querySelector("script.rb-widget-data").textContent);
-    } catch (err) {
-      return; // leave the fallback text visible
-    }
+  function build(root, data, index) {
     var sizes = data.sizes || [4, 6, 6, 3];
     var h = data.h || [2.0, 1.5, 0.5, 3.0];
     var rand = mulberry32(data.seed || 1);
     var interval = data.interval_ms || 600;
     var reduce = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : null;
 
-    var fallback = root.querySelector(".rb-widget-fallback");
-    if (fallback) { fallback.hidden = true; }
-
     var id = "rb-dropout-" + index;
-    var box = el("div", { "class": "rb-dropout" });
+    var box = el("div", { "class": "rb-dropout rb-widget-box" });
 
     // --- controls ---------------------------------------------------------
     var controls = el("div", { "class": "rb-dropout-controls" });
@@ -215,19 +193,7 @@
     sample();
     render();
     schedule();
-    root.setAttribute("data-ready", "1");
   }
 
-  function init() {
-    var roots = document.querySelectorAll('.rb-widget[data-widget="dropout"]');
-    Array.prototype.forEach.call(roots, function (root, i) {
-      if (root.getAttribute("data-ready") !== "1") { build(root, i); }
-    });
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else {
-    init();
-  }
+  window.regbookWidgets.register("dropout", build);
 })();

@@ -13,17 +13,12 @@
 
   function fmt(v) { return v.toFixed(2); }
 
-  function build(root) {
-    if (root.getAttribute("data-ready") === "1") return;
-    var dataEl = root.querySelector("script.rb-widget-data");
-    if (!dataEl) return;
-    var data;
-    try { data = JSON.parse(dataEl.textContent); } catch (e) { return; }
+  function build(root, data) {
     var S = data.size;
     var uid = "rb-mixup-" + Math.random().toString(36).slice(2, 8);
 
     var wrap = document.createElement("div");
-    wrap.className = "rb-mixup";
+    wrap.className = "rb-mixup rb-widget-box";
 
     var controls = document.createElement("div");
     controls.className = "rb-mixup-controls";
@@ -103,17 +98,7 @@
     slider.addEventListener("input", draw);
     modeBox.addEventListener("change", draw);
     draw();
-
-    var fallback = root.querySelector(".rb-widget-fallback");
-    if (fallback) fallback.style.display = "none";
-    root.setAttribute("data-ready", "1");
   }
 
-  function init() {
-    var roots = document.querySelectorAll('.rb-widget[data-widget="mixup"]');
-    for (var i = 0; i < roots.length; i++) build(roots[i]);
-  }
-
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
+  window.regbookWidgets.register("mixup", build);
 })();

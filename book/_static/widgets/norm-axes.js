@@ -35,15 +35,9 @@
     return { mean: mean, mu: mu, denom: Math.sqrt(sq + eps), count: vals.length };
   }
 
-  function el(tag, attrs, text) {
-    var e = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
+  var el = window.regbookWidgets.el;
 
-  function build(root, uid) {
-    var data = JSON.parse(root.querySelector("script.rb-widget-data").textContent);
+  function build(root, data, uid) {
     var x0 = data.x, kinds = data.kinds, eps = data.eps;
     var n = x0.length, d = x0[0].length;
     // start on LayerNorm with a cell of sample n0 selected, so that the sliders visibly matter
@@ -57,10 +51,7 @@
       });
     }
 
-    var fallback = root.querySelector(".rb-widget-fallback");
-    if (fallback) fallback.hidden = true;
-
-    var box = el("div", { "class": "rb-na" });
+    var box = el("div", { "class": "rb-na rb-widget-box" });
     var controls = el("fieldset", { "class": "rb-na-controls" });
     controls.appendChild(el("legend", {}, "Normalization"));
     kinds.forEach(function (k, i) {
@@ -187,22 +178,7 @@
       oVal.textContent = fmt((x[state.row][state.col] - s.mu) / s.denom);
     }
     render();
-    root.setAttribute("data-ready", "1");
   }
 
-  function init() {
-    var roots = document.querySelectorAll('.rb-widget[data-widget="norm-axes"]');
-    for (var i = 0; i < roots.length; i++) {
-      if (roots[i].getAttribute("data-ready") === "1") continue;
-      try {
-        build(roots[i], i);
-      } catch (err) {
-        var fb = roots[i].querySelector(".rb-widget-fallback");
-        if (fb) fb.hidden = false;
-      }
-    }
-  }
-
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
+  window.regbookWidgets.register("norm-axes", build);
 })();
