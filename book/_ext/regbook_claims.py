@@ -107,8 +107,10 @@ class ClaimsLedger(SphinxDirective):
                 ev = pending_xref("", refdomain="std", reftype="ref", reftarget=c["evidence"], refexplicit=False,
                                   refdoc=self.env.docname)
                 ev += nodes.inline("", c["evidence"])
-            elif c.get("cite"):
-                ev = nodes.literal(c["cite"], c["cite"])
+            elif c.get("cite"):  # cited only: the key, linked to the bibliography
+                ev = pending_xref("", refdomain="std", reftype="doc", reftarget="/references", refexplicit=True,
+                                  refdoc=self.env.docname)
+                ev += nodes.literal(c["cite"], c["cite"])
             else:
                 ev = nodes.Text("")
             cell_claim = nodes.inline()
