@@ -61,24 +61,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     runs = ap.parse_args().runs
-    rows: list[tuple[str, list[float], str]] = []
+    print("| step | median (s) | runs | note |\n|---|---|---|---|", flush=True)
+
+    def row(name: str, times: list[float], note: str = "") -> None:
+        print(f"| {name} | {statistics.median(times):.1f} | {len(times)} | {note} |", flush=True)
 
     cold = []
     for _ in range(runs):
         shutil.rmtree(ROOT / BUILD, ignore_errors=True)
         seconds, log = make("html")
         cold.append(seconds)
-    rows.append(("cold `make html` (cache empty)", cold, f"{len(executed(log))} pages executed"))
-    rows.append(("no-change rebuild", [make("html")[0] for _ in range(runs)], ""))
+    row("cold `make html` (cache empty)", cold, f"{len(executed(log))} pages executed")
+    row("no-change rebuild", [make("html")[0] for _ in range(runs)])
     t, pages = edited(PROSE, runs)
-    rows.append((f"edit prose of {PROSE.name}", t, f"re-executed: {', '.join(pages) or 'none'}"))
+    row(f"edit prose of {PROSE.name}", t, f"re-executed: {', '.join(pages) or 'none'}")
     t, pages = edited(MODULE, runs)
-    rows.append((f"edit regbook/{MODULE.name}", t, f"re-executed: {', '.join(pages) or 'none'}"))
-    rows.append(("`make test` (cache warm)", [make("test")[0]], "one run"))
-
-    print("\n| step | median (s) | runs | note |\n|---|---|---|---|")
-    for name, times, note in rows:
-        print(f"| {name} | {statistics.median(times):.1f} | {len(times)} | {note} |")
+    row(f"edit regbook/{MODULE.name}", t, f"re-executed: {', '.join(pages) or 'none'}")
+    row("`make test` (cache warm)", [make("test")[0]], "one run")
 
 
 if __name__ == "__main__":

@@ -202,10 +202,13 @@ def batch_norm(
 
     dims = [0, *range(2, x.ndim)]                      # every axis except the channel axis
     shape = [1, num_channels] + [1] * (x.ndim - 2)     # broadcast (C,) against x
+    # Statistics in float32 for float16/bfloat16 input, as torch's kernels keep them
+    # (in float16 the square of any |x| > 256 overflows); the output keeps x's dtype.
+    xs = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
     if training:
         _check_enough_values(x)
-        mean = x.mean(dim=dims)
-        var = (x - mean.view(shape)).square().mean(dim=dims)   # biased: divide by m
+        mean = xs.mean(dim=dims)
+        var = (xs - mean.view(shape)).square().mean(dim=dims)   # biased: divide by m
         if running_mean is not None and running_var is not None:
             m = x.numel() // num_channels
             _update_running(running_mean, running_var, mean, var, m=m, momentum=momentum)
@@ -213,13 +216,13 @@ def batch_norm(
         raise ValueError("training=False needs running_mean and running_var (got None)")
     else:
         mean, var = running_mean, running_var
-    x_hat = (x - mean.view(shape)) / torch.sqrt(var.view(shape) + eps)
+    x_hat = (xs - mean.view(shape)) / torch.sqrt(var.view(shape) + eps)
     y = x_hat
     if weight is not None:
         y = y * weight.view(shape)
     if bias is not None:
         y = y + bias.view(shape)
-    return y
+    return y.to(x.dtype)
 
 
 def _update_running(

@@ -95,6 +95,10 @@ def _check_param(name: str, p: torch.Tensor | None, shape: tuple[int, ...]) -> N
 # --- the one formula ------------------------------------------------------
 
 def _normalize(x: torch.Tensor, dims: tuple[int, ...], center: bool, eps: float) -> torch.Tensor:
+    if x.dtype in (torch.float16, torch.bfloat16):
+        # Statistics in float32, as torch's kernels keep them: in float16 the square
+        # of any |x| > 256 overflows (max 65504), and bfloat16 has 8 bits of mantissa.
+        return _normalize(x.float(), dims, center, eps).to(x.dtype)
     if center:
         mean = x.mean(dim=dims, keepdim=True)          # μ_S
         x = x - mean                                    # x - μ_S
