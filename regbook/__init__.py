@@ -20,23 +20,8 @@ time. Modules share stems with the chapters and tests that use them:
 * :mod:`regbook.plotting` -- figure style.
 """
 
-from regbook import (
-    augmentation,
-    batchnorm,
-    cifar,
-    data,
-    double_descent,
-    dropout,
-    early_stopping,
-    label_smoothing,
-    mixup,
-    norms,
-    penalties,
-    perf,
-    plotting,
-    prenorm,
-    stack,
-)
+import importlib
+from types import ModuleType
 
 __all__ = [
     "augmentation",
@@ -56,3 +41,11 @@ __all__ = [
     "stack",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> ModuleType:
+    """Import a submodule on first use: ``import regbook`` stays cheap (no torch),
+    and ``regbook.dropout`` works without importing it first."""
+    if name in __all__:
+        return importlib.import_module(f"regbook.{name}")
+    raise AttributeError(f"module 'regbook' has no attribute {name!r}")

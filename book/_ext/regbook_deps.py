@@ -15,6 +15,7 @@ Sphinx to re-read such a page even though its own file did not change.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -61,6 +62,14 @@ def _imports_of(module: str) -> set[str]:
     path = _module_file(module)
     if path is None:
         return set()
+    stat = path.stat()
+    return _parse_imports(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_imports(path_str: str, mtime_ns: int, size: int) -> frozenset[str]:
+    """regbook modules imported by one file (cached on its path, mtime and size)."""
+    path = Path(path_str)
     out: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.ImportFrom):
@@ -73,7 +82,7 @@ def _imports_of(module: str) -> set[str]:
                     out.update(a.name for a in node.names if _module_file(a.name))
         elif isinstance(node, ast.Import):
             out.update(a.name.split(".")[1] for a in node.names if a.name.startswith("regbook."))
-    return out
+    return frozenset(out)
 
 
 def closure(modules: set[str]) -> set[str]:

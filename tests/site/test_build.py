@@ -7,6 +7,7 @@ environment and keeps only the execution report.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,8 +34,12 @@ The answer is {{glue:text}}`answer`.
 
 
 def make_html(project: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["make", "html", f"VENV={ROOT / '.venv'}", "JOBS=1"], cwd=project,
-                          capture_output=True, text=True, timeout=300)
+    # A clean environment: the outer make (e.g. `make test BUILDDIR=...`) exports its
+    # command-line variables through MAKEFLAGS, and the site tests set REGBOOK_BUILDDIR.
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "REGBOOK_BUILDDIR", "REGBOOK_ONLY"}}
+    return subprocess.run(["make", "html", f"VENV={ROOT / '.venv'}", "JOBS=1", "BUILDDIR=_build"], cwd=project,
+                          capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_a_failing_cell_fails_the_build_and_leaves_no_stale_page(tmp_path: Path) -> None:
