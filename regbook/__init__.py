@@ -15,6 +15,7 @@ time. Modules share stems with the chapters and tests that use them:
 * :mod:`regbook.prenorm` -- pre-norm and post-norm blocks.
 * :mod:`regbook.stack` -- the full stack (and lab 6a).
 * :mod:`regbook.cifar` -- CIFAR-10 reader.
+* :mod:`regbook.models` -- seeded initialisation shared by the experiments.
 * :mod:`regbook.perf` -- from-scratch kernels timed against torch's.
 * :mod:`regbook.data` -- offline data.
 * :mod:`regbook.plotting` -- figure style.
@@ -33,6 +34,7 @@ __all__ = [
     "early_stopping",
     "label_smoothing",
     "mixup",
+    "models",
     "norms",
     "penalties",
     "perf",

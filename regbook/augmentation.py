@@ -37,6 +37,7 @@ from regbook._checks import (
     check_nonnegative,
     check_real,
 )
+from regbook.models import init_linear_
 
 __all__ = [
     "RANDAUGMENT_OPS",
@@ -872,13 +873,7 @@ def _mlp(hidden: int, generator: torch.Generator) -> torch.nn.Sequential:
     net = torch.nn.Sequential(
         torch.nn.Flatten(), torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10)
     )
-    with torch.no_grad():
-        for layer in net:
-            if isinstance(layer, torch.nn.Linear):
-                bound = 1 / math.sqrt(layer.in_features)
-                layer.weight.copy_(torch.rand(layer.weight.shape, generator=generator) * 2 * bound - bound)
-                layer.bias.copy_(torch.rand(layer.bias.shape, generator=generator) * 2 * bound - bound)
-    return net
+    return init_linear_(net, generator=generator)
 
 
 def _train_digits(

@@ -31,7 +31,6 @@ weight-scaled (eval) network with Monte-Carlo averages of thinned networks;
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,6 +39,7 @@ from torch import nn
 
 from regbook._checks import check_float_tensor, check_in_range, check_int, check_same_shape
 from regbook.data import digits
+from regbook.models import init_linear_
 
 __all__ = [
     "Dropout",
@@ -295,14 +295,7 @@ def _mlp(
         layers += [nn.Linear(width, h), nn.ReLU(), Dropout(drop_prob, generator=generator)]
         width = h
     layers.append(nn.Linear(width, 10))
-    net = nn.Sequential(*layers)
-    with torch.no_grad():  # seeded init, independent of the global RNG
-        for mod in net:
-            if isinstance(mod, nn.Linear):
-                bound = 1.0 / math.sqrt(mod.in_features)
-                mod.weight.uniform_(-bound, bound, generator=generator)
-                mod.bias.uniform_(-bound, bound, generator=generator)
-    return net
+    return init_linear_(nn.Sequential(*layers), generator=generator)
 
 
 def _nll_acc(logits: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:

@@ -42,6 +42,7 @@ from regbook._checks import (
     check_positive,
 )
 from regbook.data import digits, flip_labels
+from regbook.models import init_linear_
 
 __all__ = [
     "CalibrationResult",
@@ -380,13 +381,7 @@ class CalibrationResult:
 
 def _mlp(hidden: int, generator: torch.Generator) -> nn.Sequential:
     model = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
-    with torch.no_grad():
-        for layer in (model[0], model[2]):
-            assert isinstance(layer, nn.Linear)
-            bound = 1.0 / math.sqrt(layer.in_features)  # torch's default range, drawn from our generator
-            layer.weight.uniform_(-bound, bound, generator=generator)
-            layer.bias.uniform_(-bound, bound, generator=generator)
-    return model
+    return init_linear_(model, generator=generator)
 
 
 def calibration_experiment(

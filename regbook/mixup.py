@@ -38,6 +38,7 @@ from regbook._checks import (
     check_positive,
 )
 from regbook.label_smoothing import expected_calibration_error
+from regbook.models import init_linear_
 
 __all__ = [
     "CutMix",
@@ -499,12 +500,7 @@ def mixup_experiment(
                 net = torch.nn.Sequential(
                     torch.nn.Flatten(), torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10)
                 )
-                with torch.no_grad():
-                    for layer in net:
-                        if isinstance(layer, torch.nn.Linear):
-                            bound = 1 / math.sqrt(layer.in_features)
-                            layer.weight.uniform_(-bound, bound, generator=g)
-                            layer.bias.uniform_(-bound, bound, generator=g)
+                init_linear_(net, generator=g)
                 opt = torch.optim.Adam(net.parameters(), lr=3e-3)
                 for _ in range(steps):
                     if m == "erm":
