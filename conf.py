@@ -29,7 +29,6 @@ os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.g
 # cores and small tensor ops slow down several-fold. One thread per kernel.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-
 # sphinx-autodoc-typehints 3.6 calls an API that Sphinx 9 deprecates; the
 # Python warning is noise in every build log (Sphinx's own warnings stay errors).
 warnings.filterwarnings("ignore", message=r".*set_application.*is deprecated")
