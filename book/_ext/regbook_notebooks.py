@@ -35,10 +35,10 @@ _GLUE_FIG = re.compile(r"(`{3,}|:{3,})\{glue:figure\}\s+(\S+)\n(?:[^\n]*\n)*?\1"
 
 
 def _function_source(path: Path, name: str) -> str | None:
-    tree = ast.parse(path.read_text())
-    for node in ast.walk(tree):
+    source = path.read_text()
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == name:
-            return ast.get_source_segment(path.read_text(), node)
+            return ast.get_source_segment(source, node)
     return None
 
 
