@@ -55,6 +55,7 @@ extensions = [
     "regbook_notebooks",  # book/_ext: every executed chapter downloadable as a runnable .ipynb
     "regbook_claims",  # book/_ext: the claims ledger, filled with the chapters' glued values
     "regbook_viewcode",  # book/_ext: viewcode reads regbook from disk instead of importing it
+    "regbook_chapters",  # book/_ext: plan, toctrees and API page from regbook.chapters.CHAPTERS
 ]
 
 root_doc = "index"

@@ -1,48 +1,24 @@
 """regbook: the code behind *Regularization in Deep Learning*, an executable textbook.
 
 Every number in the book is computed by a function of this package at build
-time. Modules share stems with the chapters and tests that use them:
-
-* :mod:`regbook.penalties` -- L2, L1, weight decay.
-* :mod:`regbook.early_stopping` -- early stopping.
-* :mod:`regbook.double_descent` -- double descent.
-* :mod:`regbook.augmentation` -- data augmentation.
-* :mod:`regbook.mixup` -- Mixup and CutMix.
-* :mod:`regbook.label_smoothing` -- label smoothing.
-* :mod:`regbook.dropout` -- dropout.
-* :mod:`regbook.batchnorm` -- BatchNorm (and lab 6b).
-* :mod:`regbook.norms` -- LayerNorm, RMSNorm, GroupNorm.
-* :mod:`regbook.prenorm` -- pre-norm and post-norm blocks.
-* :mod:`regbook.stack` -- the full stack (and lab 6a).
-* :mod:`regbook.cifar` -- CIFAR-10 reader.
-* :mod:`regbook.models` -- seeded initialisation shared by the experiments.
-* :mod:`regbook.perf` -- from-scratch kernels timed against torch's.
-* :mod:`regbook.data` -- offline data.
-* :mod:`regbook.plotting` -- figure style.
+time. Each chapter has its op modules (what a student reads beside it: the
+from-scratch operations and their ``nn.Module``s) and one experiments module
+in :mod:`regbook.experiments`; :data:`regbook.chapters.CHAPTERS` lists them
+in reading order (the list below is generated from it).
 """
 
 import importlib
 from types import ModuleType
 
-__all__ = [
-    "augmentation",
-    "batchnorm",
-    "cifar",
-    "data",
-    "double_descent",
-    "dropout",
-    "early_stopping",
-    "label_smoothing",
-    "mixup",
-    "models",
-    "norms",
-    "penalties",
-    "perf",
-    "plotting",
-    "prenorm",
-    "stack",
-]
+from regbook.chapters import CHAPTERS, REFERENCE_MODULES
+
+__all__ = sorted({m.split(".")[0] for c in CHAPTERS for m in c.modules}
+                 | {m.split(".")[0] for m in REFERENCE_MODULES})
 __version__ = "0.1.0"
+
+__doc__ = (__doc__ or "") + "\n" + "\n".join(
+    f"* {c.title}: " + ", ".join(f":mod:`regbook.{m}`" for m in c.modules) for c in CHAPTERS if c.modules
+) + "\n* Shared: " + ", ".join(f":mod:`regbook.{m}`" for m in REFERENCE_MODULES) + "\n"
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -10,7 +10,10 @@ citation keys missing from the bibliography.
 from __future__ import annotations
 
 import ast
+import json
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -24,7 +27,7 @@ else:  # pragma: no cover
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 FILES = sorted((BOOK / "claims").glob("*.toml"))
-STATUSES = {"verified", "reproduced", "not-reproduced", "corrected", "cited"}
+STATUSES = {"verified", "measured", "corrected", "cited"}
 CHECKED = STATUSES - {"cited"}
 
 
@@ -43,12 +46,12 @@ BIB_KEYS = {m for p in [BOOK / "references.bib", *(BOOK / "bib").glob("*.bib")] 
             for m in re.findall(r"^@\w+\{([^,\s]+),", p.read_text(), re.M)}
 
 
-def test_every_chapter_with_claims_is_a_page_of_the_ledger() -> None:
-    ledger = (BOOK / "claims.md").read_text()
-    block = ledger[ledger.index("{claims-ledger}") :]
+def test_every_claims_file_belongs_to_a_chapter_of_the_book() -> None:
+    from regbook.chapters import stems
+
     for f in FILES:
         assert (BOOK / f"{f.stem}.md").is_file(), f"claims/{f.name} has no chapter {f.stem}.md"
-        assert re.search(rf"^{f.stem}$", block, re.M), f"claims/{f.name} is not listed in claims.md"
+        assert f.stem in stems(), f"claims/{f.name}: {f.stem} is not in regbook.chapters.CHAPTERS"
 
 
 def test_ids_are_unique_and_kebab_case() -> None:
@@ -106,17 +109,51 @@ def test_row_is_backed(stem: str, claim: dict[str, object]) -> None:
         assert claim.get("glue"), "a corrected claim shows the exact value, glued"
     if status == "cited":
         assert claim.get("cite"), "a cited claim gives its reference"
+    if status == "measured":
+        assert claim.get("effect"), "a measured claim names the glued Estimate its status is computed from"
+        assert claim.get("direction") in ("+", "-"), "a measured claim gives the lecture's direction, '+' or '-'"
+        assert not claim.get("glue"), "a measured claim shows its effect (the Estimate), not another value"
+    else:
+        assert not claim.get("effect") and not claim.get("direction"), "effect/direction belong to measured rows"
+    if status == "verified":
+        assert re.fullmatch(r"regbook(\.\w+)+", str(claim.get("function", ""))), \
+            "a verified claim names the regbook function it is about (function = 'regbook.module.name')"
     if claim.get("test"):
         assert _test_exists(str(claim["test"])), f"no such test: {claim['test']}"
     if claim.get("evidence"):
         assert claim["evidence"] in TARGETS, f"no MyST target ({claim['evidence']})= in book/*.md"
-    if claim.get("glue"):
-        page_stem = str(claim.get("page", stem))
-        page = (BOOK / f"{page_stem}.md").read_text()
-        assert _glue_pattern(str(claim["glue"]), page), f"{page_stem}.md never glues {claim['glue']!r}"
+    for field in ("glue", "effect"):
+        if claim.get(field):
+            page_stem = str(claim.get("page", stem))
+            page = (BOOK / f"{page_stem}.md").read_text()
+            assert _glue_pattern(str(claim[field]), page), f"{page_stem}.md never glues {claim[field]!r}"
     if claim.get("cite"):
         assert claim["cite"] in BIB_KEYS, f"unknown citation key {claim['cite']!r}"
 
 
 def test_ledger_is_not_empty() -> None:
     assert len(ROWS) >= 10
+
+
+def test_verified_rows_tests_call_the_function_they_are_about(tmp_path: Path) -> None:
+    """Not merely a test of that name: the test, when run, enters the row's function."""
+    verified = [(stem, c) for stem, c in ROWS if c.get("status") == "verified" and c.get("function")]
+    if not verified:
+        pytest.skip("no verified rows name their function yet")
+    ids = sorted({str(c["test"]).split("[")[0] for _, c in verified})
+    out = tmp_path / "calls.json"
+    env = {**os.environ, "REGBOOK_CALLTRACE": str(out), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                           "-p", "tests._calltrace", *ids], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    calls: dict[str, list[str]] = json.loads(out.read_text())
+    missing = []
+    for stem, c in verified:
+        node = str(c["test"])
+        called = {f for nid, fs in calls.items() if nid == node or nid.startswith(node.split("[")[0] + "[")
+                  for f in fs}
+        want = str(c["function"])
+        if not any(f == want or f.startswith(want + ".") for f in called):
+            missing.append(f"{stem}:{c['id']}: {node} never calls {want}")
+    assert not missing, "\n".join(missing)

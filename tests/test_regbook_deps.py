@@ -79,3 +79,53 @@ def test_the_hidden_cell_is_added_only_to_executed_pages(pkg: Path) -> None:
     plain = ["# Just prose\n"]
     deps._source_read(App(), "p", plain)
     assert plain == ["# Just prose\n"]
+
+
+# --- subpackages: dotted imports, relative imports, parent packages ----------
+
+PAGE_X = "---\nfile_format: mystnb\n---\n```{code-cell} ipython3\nfrom regbook.experiments import dropout as ex\n```\n"
+PAGE_Y = ("---\nfile_format: mystnb\n---\n```{code-cell} ipython3\nimport regbook.experiments.norms\n"
+          "regbook.experiments.norms.run()\n```\n")
+PAGE_Z = "---\nfile_format: mystnb\n---\n```{code-cell} ipython3\nfrom regbook.experiments.harness import fit\n```\n"
+
+
+@pytest.fixture
+def subpkg(pkg: Path) -> Path:
+    ex = pkg / "experiments"
+    ex.mkdir()
+    (ex / "__init__.py").write_text('"""Experiments."""\n')
+    (ex / "harness.py").write_text("from regbook import plotting\n")
+    (ex / "dropout.py").write_text("from . import harness\nfrom regbook.dropout import x\n")
+    (ex / "norms.py").write_text("from .harness import fit\nfrom .. import norms\n")
+    return pkg
+
+
+def _keys() -> dict[str, str]:
+    return {n: deps.fingerprint(t)[0] for n, t in (("a", PAGE_A), ("b", PAGE_B), ("c", PAGE_C),
+                                                     ("x", PAGE_X), ("y", PAGE_Y), ("z", PAGE_Z))}
+
+
+def test_dotted_page_imports_name_submodules(subpkg: Path) -> None:
+    assert deps.page_modules(PAGE_X) == {"experiments", "experiments.dropout"}
+    assert deps.page_modules(PAGE_Y) == {"experiments.norms"}
+    assert deps.page_modules(PAGE_Z) == {"experiments.harness"}
+    assert deps.closure({"experiments.dropout"}) == {
+        "experiments.dropout", "experiments", "experiments.harness", "plotting", "dropout", "_checks"}
+    assert deps.closure({"experiments.norms"}) == {
+        "experiments.norms", "experiments", "experiments.harness", "plotting", "norms", "_checks"}
+
+
+@pytest.mark.parametrize(("edited", "stale"), [
+    ("experiments/dropout.py", {"x"}),
+    ("experiments/norms.py", {"y"}),
+    ("experiments/harness.py", {"x", "y", "z"}),
+    ("experiments/__init__.py", {"x", "y", "z"}),
+    ("dropout.py", {"a", "x"}),           # an op module, reached from inside the subpackage
+    ("plotting.py", {"b", "c", "x", "y", "z"}),
+])
+def test_editing_a_file_re_keys_exactly_the_pages_that_import_it(subpkg: Path, edited: str, stale: set[str]) -> None:
+    before = _keys()
+    path = subpkg / edited
+    path.write_text(path.read_text() + "# edited\n")
+    after = _keys()
+    assert {n for n in before if before[n] != after[n]} == stale

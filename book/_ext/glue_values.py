@@ -28,6 +28,18 @@ def glued_values(path: Path) -> dict[str, str]:
     return out
 
 
+def glued_json(path: Path) -> dict[str, object]:
+    """Glue key -> its ``application/json`` value, for values that carry one (e.g. an ``Estimate``)."""
+    if not path.is_file():
+        return {}
+    out: dict[str, object] = {}
+    for key, output in json.loads(path.read_text()).items():
+        data = output.get("data", {}).get("application/json")
+        if data is not None:
+            out[key] = data
+    return out
+
+
 def format_value(text: str, spec: str | None) -> str:
     """Format a glued value the way ``{glue:text}`key:spec``` does in the page."""
     if spec:

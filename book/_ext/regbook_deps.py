@@ -4,12 +4,19 @@ jupyter-cache (behind myst-nb's ``nb_execution_mode = "cache"``) keys a page on
 its own code cells. The chapters' numbers also depend on ``regbook``, so an
 edit to the package would otherwise leave stale outputs in the book.
 
-This extension finds the ``regbook`` modules a page imports, follows
-``regbook``'s own imports from there, hashes those files (plus
-``regbook/__init__.py``), and appends one hidden cell holding the hash to the
-page's source as Sphinx reads it. Changing a module changes that cell, so the
-pages that use the module, and only those, are executed again. It also tells
-Sphinx to re-read such a page even though its own file did not change.
+This extension finds the ``regbook`` modules a page imports (dotted names
+included: ``from regbook.experiments import dropout``,
+``regbook.experiments.dropout.overfitting(...)``), follows ``regbook``'s own
+imports from there (absolute and relative, into subpackages and out of
+them), adds the ``__init__.py`` of every package on the way, hashes those
+files (plus ``regbook/__init__.py``), and appends one hidden cell holding
+the hash to the page's source as Sphinx reads it. Changing a module changes
+that cell, so the pages that use the module, and only those, are executed
+again. It also tells Sphinx to re-read such a page even though its own file
+did not change.
+
+Module names here are dotted paths below ``regbook``: ``"dropout"``,
+``"experiments"`` (a package: its ``__init__.py``), ``"experiments.dropout"``.
 """
 
 from __future__ import annotations
@@ -24,35 +31,75 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "regbook"
 
-_FROM = re.compile(r"^\s*from\s+regbook(?:\.(\w+))?\s+import\s+(\([^)]*\)|[^\n]+)", re.M)
-_ATTR = re.compile(r"\bregbook\.(\w+)")
-_BARE = re.compile(r"^\s*import\s+regbook\s*(?:$|#)", re.M)
+_FROM = re.compile(r"^\s*from\s+regbook((?:\.\w+)*)\s+import\s+(\([^)]*\)|[^\n]+)", re.M)
+_IMPORT = re.compile(r"^\s*import\s+regbook((?:\.\w+)+)", re.M)
+_ATTR = re.compile(r"\bregbook((?:\.\w+)+)")
+_BARE = re.compile(r"^\s*import\s+regbook\s*(?:$|#|,|as\b)", re.M)
 
 
 def _module_file(name: str) -> Path | None:
-    for cand in (PKG / f"{name}.py", PKG / name / "__init__.py"):
+    """The file behind dotted module ``name`` (a package's ``__init__.py``), or None."""
+    if not name or not all(part.isidentifier() for part in name.split(".")):
+        return None
+    base = PKG.joinpath(*name.split("."))
+    for cand in (base.with_suffix(".py"), base / "__init__.py"):
         if cand.is_file():
             return cand
     return None
 
 
+def _is_package(name: str) -> bool:
+    return (PKG.joinpath(*name.split(".")) / "__init__.py").is_file()
+
+
 def _all_modules() -> set[str]:
-    return {p.stem for p in PKG.glob("*.py") if p.stem != "__init__"}
+    out = set()
+    for p in PKG.rglob("*.py"):
+        parts = p.relative_to(PKG).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts:
+            out.add(".".join(parts))
+    return out
 
 
 def _names(text: str) -> list[str]:
     return [n.split(" as ")[0].strip() for n in text.strip("() \n").replace("\n", " ").split(",") if n.strip()]
 
 
+def _longest_module(dotted: str) -> str | None:
+    """The longest prefix of ``dotted`` (``a.b.c``) that names a regbook module."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        if _module_file(".".join(parts[:i])):
+            return ".".join(parts[:i])
+    return None
+
+
+def _from_import(base: str, names: list[str]) -> set[str]:
+    """Modules loaded by ``from regbook[.base] import names``: base, or base.name where that is a module."""
+    out: set[str] = set()
+    if base and _module_file(base):
+        out.add(base)
+    if not base or _is_package(base):
+        prefix = f"{base}." if base else ""
+        out.update(f"{prefix}{n}" for n in names if _module_file(f"{prefix}{n}"))
+    return out
+
+
 def page_modules(text: str) -> set[str]:
     """``regbook`` modules named by a page's imports and attribute uses."""
     mods: set[str] = set()
     for sub, names in _FROM.findall(text):
-        if sub:
-            mods.add(sub)
-        else:
-            mods.update(n for n in _names(names) if _module_file(n))
-    mods.update(m for m in _ATTR.findall(text) if _module_file(m))
+        mods |= _from_import(sub.lstrip("."), _names(names))
+    for sub in _IMPORT.findall(text):
+        found = _longest_module(sub.lstrip("."))
+        if found:
+            mods.add(found)
+    for sub in _ATTR.findall(text):
+        found = _longest_module(sub.lstrip("."))
+        if found:
+            mods.add(found)
     if _BARE.search(text) and not mods:
         mods = _all_modules()
     return mods
@@ -63,30 +110,45 @@ def _imports_of(module: str) -> set[str]:
     if path is None:
         return set()
     stat = path.stat()
-    return _parse_imports(str(path), stat.st_mtime_ns, stat.st_size)
+    return set(_parse_imports(module, str(path), stat.st_mtime_ns, stat.st_size))
 
 
-@functools.lru_cache(maxsize=256)
-def _parse_imports(path_str: str, mtime_ns: int, size: int) -> frozenset[str]:
+@functools.lru_cache(maxsize=512)
+def _parse_imports(module: str, path_str: str, mtime_ns: int, size: int) -> frozenset[str]:
     """regbook modules imported by one file (cached on its path, mtime and size)."""
     path = Path(path_str)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     out: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level == 1 or base.startswith("regbook"):
-                sub = base.removeprefix("regbook").lstrip(".") if node.level == 0 else base
-                if sub:
-                    out.add(sub.split(".")[0])
-                else:
-                    out.update(a.name for a in node.names if _module_file(a.name))
+            if node.level:  # relative: resolve against this module's package
+                anchor = package.split(".") if package else []
+                if node.level - 1 > len(anchor):
+                    continue
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            elif node.module == "regbook" or (node.module or "").startswith("regbook."):
+                base = node.module.removeprefix("regbook").lstrip(".")  # type: ignore[union-attr]
+            else:
+                continue
+            out |= _from_import(base, [a.name for a in node.names])
         elif isinstance(node, ast.Import):
-            out.update(a.name.split(".")[1] for a in node.names if a.name.startswith("regbook."))
+            for a in node.names:
+                if a.name.startswith("regbook."):
+                    found = _longest_module(a.name.removeprefix("regbook."))
+                    if found:
+                        out.add(found)
     return frozenset(out)
 
 
+def _parents(module: str) -> set[str]:
+    """The packages that Python imports before ``module``: ``a.b.c`` -> {``a``, ``a.b``}."""
+    parts = module.split(".")
+    return {".".join(parts[:i]) for i in range(1, len(parts))}
+
+
 def closure(modules: set[str]) -> set[str]:
-    """``modules`` plus every ``regbook`` module they import, transitively."""
+    """``modules`` plus every ``regbook`` module they import, transitively, with their parent packages."""
     seen: set[str] = set()
     todo = list(modules)
     while todo:
@@ -94,7 +156,7 @@ def closure(modules: set[str]) -> set[str]:
         if m in seen or _module_file(m) is None:
             continue
         seen.add(m)
-        todo.extend(_imports_of(m) - seen)
+        todo.extend((_imports_of(m) | _parents(m)) - seen)
     return seen
 
 
@@ -157,4 +219,4 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("env-get-outdated", _outdated)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
+    return {"version": "1.1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}
