@@ -1,8 +1,18 @@
 """One figure style for the whole book.
 
 Chapters call :func:`use_book_style` once in a hidden first cell, so every
-figure has the same size, fonts and colour-blind-safe palette, and an opaque
-white background that stays readable in the site's dark mode.
+figure is drawn for the width it is shown at and reads in both colour modes:
+
+* **size**: 7 inches wide, the width of the text column on a desktop (672 px
+  at 1280 px), so one point of type is 1.33 px on screen; no text is set
+  below 9 pt (12 px on a desktop);
+* **vector**: figures are SVG with real text, so a phone reader can zoom in
+  without blur, and the printed edition is sharp;
+* **palette**: Okabe and Ito's colour-blind-safe colours (:data:`COLORS`);
+* **dark mode**: drawn black on white; the site shows an inverted,
+  hue-preserving variant in dark mode (``regbook.css``), so lines keep their
+  hues and the figure's ground matches the page instead of glaring white.
+  Photographs are exempt (``:figclass: photo``).
 """
 
 from __future__ import annotations
@@ -17,10 +27,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["COLORS", "provenance", "stamp", "use_book_style", "widget_html"]
+__all__ = ["COLORS", "MIN_FONT", "WIDTH", "Timing", "provenance", "stamp", "use_book_style", "widget_html"]
 
-#: A colour-blind-safe cycle (seaborn's "deep" palette), in the order figures use it.
-COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
+#: Okabe & Ito's colour-blind-safe palette (blue, orange, bluish green, vermillion,
+#: reddish purple, sky blue, grey, yellow), in the order figures use it.
+COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#7F7F7F", "#F0E442")
+
+#: Width of a figure in inches: the text column on a 1280 px desktop (672 px at 96 px/in).
+WIDTH = 7.0
+#: Smallest type in a figure, in points (12 px on a desktop).
+MIN_FONT = 9.0
 
 
 def use_book_style() -> None:
@@ -30,18 +46,35 @@ def use_book_style() -> None:
 
     mpl.rcParams.update(
         {
-            "figure.dpi": 110,
-            "savefig.bbox": "tight",
+            "figure.figsize": (WIDTH, 3.8),
+            "figure.dpi": 96,
+            "figure.constrained_layout.use": True,
+            "savefig.bbox": "standard",  # keep the drawn width: type sizes then map to screen pixels
             "figure.facecolor": "white",
             "savefig.facecolor": "white",
             "axes.spines.top": False,
             "axes.spines.right": False,
             "axes.prop_cycle": cycler(color=list(COLORS)),
-            "font.size": 10,
+            "font.size": 11,
+            "axes.titlesize": 11,
+            "axes.labelsize": 11,
+            "xtick.labelsize": 10,
+            "ytick.labelsize": 10,
+            "legend.fontsize": 10,
+            "legend.title_fontsize": 10,
+            "figure.titlesize": 12,
             "legend.frameon": False,
             "image.cmap": "viridis",
+            "svg.fonttype": "none",  # real text in the SVG: searchable, selectable, small
+            "svg.hashsalt": "regbook",  # stable ids: two builds write the same file
         }
     )
+    try:  # inside a kernel: show figures as SVG
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("svg")  # type: ignore[no-untyped-call]
+    except ImportError:  # pragma: no cover - matplotlib-inline ships with ipykernel
+        pass
 
 
 def provenance(*, seed: int | None, seconds: float | None = None) -> str:
@@ -84,8 +117,51 @@ def stamp(fig: Figure, *, seed: int | None, seconds: float | None = None) -> Fig
     which seed and which versions produced it. Returns ``fig`` for chaining.
     """
     text = provenance(seed=seed, seconds=seconds)
-    fig.text(0.995, 0.003, text, ha="right", va="bottom", fontsize=6.5, color="#8c8c8c")
+    fig.text(0.995, 0.003, text, ha="right", va="bottom", fontsize=MIN_FONT, color="#6b6b6b")
     return fig
+
+
+class Timing:
+    """A machine-dependent measurement, for gluing: ``glue("timing_x", Timing(0.0123))``.
+
+    In prose, ``{glue}`timing_x``` shows ``12.3 ms`` marked as a timing (HTML
+    class ``timing`` and a stopwatch sign), so readers and checks know it will
+    differ on another machine; ``{glue:text}`` gives the plain text. Glue keys
+    of timings start with ``timing_``; they are never asserted and are exempt
+    from the two-builds-agree check.
+
+    Args:
+        seconds: The measured time, ``>= 0``.
+        ratio: Show a dimensionless ratio (``"3.1×"``) instead of a time.
+
+    Example:
+        >>> str(Timing(0.0123)), str(Timing(3.14159, ratio=True))
+        ('12.3 ms', '3.1×')
+        >>> Timing(2.0)._repr_html_()
+        '<span class="timing" title="measured on the machine that built this page">2.00 s</span>'
+    """
+
+    def __init__(self, seconds: float, *, ratio: bool = False) -> None:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds >= 0:
+            raise ValueError(f"seconds must be a number >= 0 (got {seconds!r})")
+        self.seconds, self.ratio = float(seconds), bool(ratio)
+
+    def __str__(self) -> str:
+        s = self.seconds
+        if self.ratio:
+            return f"{s:.1f}×"
+        if s >= 1:
+            return f"{s:.2f} s"
+        if s >= 1e-3:
+            return f"{s * 1e3:.1f} ms"
+        return f"{s * 1e6:.0f} µs"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        title = "measured on the machine that built this page"
+        return f'<span class="timing" title="{title}">{html.escape(str(self))}</span>'
 
 
 def widget_html(name: str, data: Mapping[str, object], *, fallback: str) -> str:

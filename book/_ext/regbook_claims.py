@@ -151,7 +151,8 @@ class ClaimsLedger(SphinxDirective):
         if c.get("cite"):
             para = nodes.paragraph()
             self.state.nested_parse(StringList([f"{{cite:t}}`{c['cite']}`"]), self.content_offset, para)
-            cite = para.children[0] if len(para.children) == 1 and isinstance(para.children[0], nodes.paragraph) else para
+            only = para.children[0] if len(para.children) == 1 else None
+            cite = only if isinstance(only, nodes.paragraph) else para
             facts += _item("Source", cite)
         card += facts
         return card

@@ -32,6 +32,7 @@ optimizer treats the ``k`` networks as ``k`` separate ones.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -237,6 +238,8 @@ class SeedNorm(nn.Module):
         self.num_groups = math.gcd(num_groups, features) if kind == "group" else 1
         self.weight = nn.Parameter(torch.ones(seeds, 1, features))
         self.bias = nn.Parameter(torch.zeros(seeds, 1, features)) if kind != "rms" else None
+        self.running_mean: torch.Tensor
+        self.running_var: torch.Tensor
         if kind == "batch":
             self.register_buffer("running_mean", torch.zeros(seeds, features))
             self.register_buffer("running_var", torch.ones(seeds, features))
@@ -259,7 +262,12 @@ class SeedNorm(nn.Module):
 
 
 class _SeedDropout(nn.Module):
-    """:func:`regbook.dropout.dropout` per seed, each seed's masks from its own generator."""
+    """Inverted dropout per seed, each seed's masks drawn from its own generator.
+
+    Seed ``i`` computes exactly :func:`regbook.dropout.dropout` ``(x[i], drop_prob=p, generator=g_i)``
+    (one Bernoulli(1 - p) mask per element, survivors scaled by 1/(1 - p)); the
+    masks are drawn here without that function's argument checks, once per seed per step.
+    """
 
     def __init__(self, drop_prob: float, generators: Sequence[torch.Generator]) -> None:
         super().__init__()
@@ -268,10 +276,11 @@ class _SeedDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.drop_prob == 0:
             return x
-        from regbook.dropout import dropout
-
-        return torch.stack([dropout(x[i], drop_prob=self.drop_prob, training=True, generator=g)
-                            for i, g in enumerate(self.generators)])
+        keep = 1.0 - self.drop_prob
+        mask = torch.empty_like(x)
+        for i, g in enumerate(self.generators):
+            mask[i].bernoulli_(keep, generator=g)
+        return x * mask / keep
 
 
 class SeedMLP(nn.Module):
@@ -289,7 +298,8 @@ class SeedMLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim < 3 or x.shape[0] != self.seeds:
             raise ValueError(f"x must have shape (k={self.seeds}, B, ...) (got {tuple(x.shape)})")
-        return self.layers(x.reshape(self.seeds, x.shape[1], -1))
+        out: torch.Tensor = self.layers(x.reshape(self.seeds, x.shape[1], -1))
+        return out
 
     def hidden(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Each hidden block's output (the input of every :class:`SeedLinear` but the first), ``(k, B, width)``."""
@@ -436,7 +446,10 @@ def evaluate(model: nn.Module, split: SeedSplit) -> dict[str, torch.Tensor]:
 
 
 def soft_targets(y: torch.Tensor, num_classes: int, label_smoothing: float = 0.0) -> torch.Tensor:
-    r"""One-hot targets, smoothed: :math:`(1-\alpha)\,\text{onehot}(y) + \alpha/K` (float32, shape ``(*y.shape, K)``)."""
+    r"""One-hot targets, smoothed: :math:`(1-\alpha)\,\text{onehot}(y) + \alpha/K`.
+
+    Returns float32 of shape ``(*y.shape, K)``.
+    """
     t = F.one_hot(y, num_classes).float()
     return t * (1 - label_smoothing) + label_smoothing / num_classes if label_smoothing else t
 
@@ -564,9 +577,8 @@ def fit(
     for name, fn in (("augment", augment), ("mix", mix), ("lr_at", lr_at), ("record", record)):
         if fn is not None and not callable(fn):
             raise TypeError(f"{name} must be callable or None (got {type(fn).__name__})")
-    if val is not None:
-        if not isinstance(val, SeedSplit) or val.seeds != train.seeds:
-            raise ValueError(f"val must be a SeedSplit with {train.seeds} seeds")
+    if val is not None and (not isinstance(val, SeedSplit) or val.seeds != train.seeds):
+        raise ValueError(f"val must be a SeedSplit with {train.seeds} seeds")
     patience = check_int("patience", patience, minimum=0)
     if patience and val is None:
         raise ValueError("patience > 0 needs a val split")
@@ -616,7 +628,7 @@ def fit(
     for epoch in range(1, n_epochs + 1):
         model.train()
         order = torch.stack([torch.randperm(n, generator=s.order) for s in streams])
-        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        for start, stop in itertools.pairwise(bounds):
             if step >= total:
                 break
             idx = order[:, start:stop]

@@ -132,8 +132,23 @@ def test_fit_validates_before_touching_the_model() -> None:
     net = H.build_mlp(64, [4], 10, streams=streams)
     before = [p.detach().clone() for p in net.parameters()]
     for kwargs, match in [({"steps": 0}, "steps"), ({"steps": 2, "lr": -1.0}, "lr"),
-                          ({"steps": 2, "optimizer": "rmsprop"}, "optimizer"), ({"epochs": 1, "steps": 1}, "exactly one"),
+                          ({"steps": 2, "optimizer": "rmsprop"}, "optimizer"),
+                          ({"epochs": 1, "steps": 1}, "exactly one"),
                           ({"steps": 2, "patience": 2}, "val")]:
         with pytest.raises((ValueError, TypeError), match=match):
             H.fit(net, tr, streams=streams, num_classes=10, **kwargs)  # type: ignore[arg-type]
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
+
+
+def test_the_harness_dropout_is_regbooks_dropout_per_seed() -> None:
+    from regbook.dropout import dropout
+
+    x = torch.randn(3, 5, 7, generator=torch.Generator().manual_seed(3))
+    gens = [torch.Generator().manual_seed(s) for s in TEST_SEEDS[:3]]
+    refs = [torch.Generator().manual_seed(s) for s in TEST_SEEDS[:3]]
+    layer = H._SeedDropout(0.3, gens)
+    out = layer(x)
+    for i in range(3):
+        torch.testing.assert_close(out[i], dropout(x[i], drop_prob=0.3, training=True, generator=refs[i]))
+    layer.eval()
+    assert layer(x) is x
