@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CHAPTERS", "Chapter", "REFERENCE_MODULES", "api_modules", "stems"]
+__all__ = ["CHAPTERS", "REFERENCE_MODULES", "Chapter", "api_modules", "stems"]
 
 
 @dataclass(frozen=True)

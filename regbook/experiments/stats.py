@@ -196,7 +196,7 @@ def estimate(values: Iterable[float], *, unit: str = "", scale: float = 1.0, dig
         raise TypeError("values must be a sequence of numbers (got a string)")
     xs: list[float] = []
     for i, v in enumerate(values):
-        if isinstance(v, bool) or not isinstance(v, int | float) and not hasattr(v, "__float__"):
+        if isinstance(v, bool) or (not isinstance(v, int | float) and not hasattr(v, "__float__")):
             raise TypeError(f"values[{i}] must be a real number (got {type(v).__name__})")
         f = float(v)
         if not math.isfinite(f):
