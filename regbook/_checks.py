@@ -59,13 +59,44 @@ def check_in_range(
     return out
 
 
-def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
-    """An integer (not a bool), optionally ``>= minimum``."""
+def check_int(name: str, value: object, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An integer (not a bool), optionally ``>= minimum`` and ``<= maximum``."""
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise TypeError(f"{name} must be an int (got {type(value).__name__} {value!r})")
     out = int(value)
     if minimum is not None and out < minimum:
         raise ValueError(f"{name} must be >= {minimum} (got {out})")
+    if maximum is not None and out > maximum:
+        raise ValueError(f"{name} must be <= {maximum} (got {out})")
+    return out
+
+
+#: Largest count (sizes, steps, repeats) any function accepts: torch's int32 index range.
+MAX_COUNT = 2**31 - 1
+
+#: Largest seed ``torch.Generator.manual_seed`` accepts without overflow.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(name: str, value: object) -> int:
+    """A seed for ``torch.Generator().manual_seed``: an int in ``[0, 2**63 - 1]``."""
+    return check_int(name, value, minimum=0, maximum=MAX_SEED)
+
+
+def check_bool(name: str, value: object) -> bool:
+    """A real ``bool`` (``True``/``False``); a truthy string such as ``"False"`` is refused, not obeyed."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool (got {type(value).__name__} {value!r})")
+    return value
+
+
+def check_int_sequence(name: str, value: object, *, minimum: int | None = None, nonempty: bool = True) -> list[int]:
+    """A list or tuple of ints (not one int, not a string), each ``>= minimum``."""
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple | range):
+        raise TypeError(f"{name} must be a list or tuple of ints (got {type(value).__name__} {value!r})")
+    out = [check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(value)]
+    if nonempty and not out:
+        raise ValueError(f"{name} must not be empty")
     return out
 
 
@@ -73,6 +104,18 @@ def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     """One string out of a fixed set."""
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {choices} (got {value!r})")
+    return value
+
+
+def check_count(name: str, value: object, *, minimum: int = 1) -> int:
+    """A size or a number of steps: an int in ``[minimum, 2**31 - 1]``."""
+    return check_int(name, value, minimum=minimum, maximum=MAX_COUNT)
+
+
+def check_tensor(name: str, value: object) -> torch.Tensor:
+    """Any ``torch.Tensor`` (type check only)."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor (got {type(value).__name__})")
     return value
 
 
@@ -86,6 +129,8 @@ def check_float_tensor(name: str, value: object, *, ndim: int | None = None) -> 
         raise ValueError(f"{name} must be {ndim}-D (got {value.ndim}-D, shape {tuple(value.shape)})")
     if value.numel() == 0:
         raise ValueError(f"{name} must not be empty (got shape {tuple(value.shape)})")
+    if value.is_meta:  # shape-only tensors (as torch treats them): no values to check
+        return value
     # A finite sum proves every entry finite (one NaN or inf makes the sum NaN or inf),
     # at a fraction of the cost of an elementwise test; only a non-finite sum, which
     # large finite entries can also cause, needs the elementwise test.

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 
 import torch
 
-from regbook._checks import check_choice, check_class_indices, check_generator, check_in_range, check_int
+from regbook._checks import (
+    check_choice,
+    check_class_indices,
+    check_generator,
+    check_in_range,
+    check_int,
+    check_seed,
+)
 
 __all__ = ["Split", "digits", "flip_labels", "photo"]
 
@@ -40,7 +47,7 @@ def digits(n_train: int, n_val: int, *, seed: int = 0) -> tuple[Split, Split, Sp
 
     n_train = check_int("n_train", n_train, minimum=1)
     n_val = check_int("n_val", n_val, minimum=0)
-    check_int("seed", seed)
+    check_seed("seed", seed)
     if n_train + n_val > 1797 - 1:
         raise ValueError(f"n_train + n_val must be <= 1796 to leave a test split (got {n_train + n_val})")
     data = load_digits()

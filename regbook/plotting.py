@@ -131,8 +131,12 @@ class Timing:
     from the two-builds-agree check.
 
     Args:
-        seconds: The measured time, ``>= 0``.
+        seconds: The measured time, a finite number ``>= 0``.
         ratio: Show a dimensionless ratio (``"3.1×"``) instead of a time.
+
+    Raises:
+        TypeError: If ``seconds`` is not a real number or ``ratio`` not a bool.
+        ValueError: If ``seconds`` is negative or not finite.
 
     Example:
         >>> str(Timing(0.0123)), str(Timing(3.14159, ratio=True))
@@ -142,9 +146,10 @@ class Timing:
     """
 
     def __init__(self, seconds: float, *, ratio: bool = False) -> None:
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds >= 0:
-            raise ValueError(f"seconds must be a number >= 0 (got {seconds!r})")
-        self.seconds, self.ratio = float(seconds), bool(ratio)
+        from regbook._checks import check_bool, check_nonnegative
+
+        self.seconds = check_nonnegative("seconds", seconds)
+        self.ratio = check_bool("ratio", ratio)
 
     def __str__(self) -> str:
         s = self.seconds

@@ -42,7 +42,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from regbook._checks import check_choice, check_in_range, check_int, check_nonnegative
+from regbook._checks import (
+    MAX_SEED,
+    check_choice,
+    check_count,
+    check_in_range,
+    check_int,
+    check_nonnegative,
+    check_tensor,
+)
 from regbook.data import Split, digits
 
 __all__ = [
@@ -70,6 +78,7 @@ __all__ = [
 NORMS = ("none", "batch", "layer", "rms", "group")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 _STREAMS = ("init", "data", "order", "aug", "mix", "drop")
+_MAX_STREAM_SEED = (MAX_SEED - 7) // 8  # 8 * seed + 7 must fit manual_seed
 
 
 # ---------------------------------------------------------------------------
@@ -105,16 +114,14 @@ def seed_streams(seed: int) -> Streams:
 
     Raises:
         TypeError: If ``seed`` is not an int.
-        ValueError: If ``seed < 0`` or ``8 * seed + 5 >= 2**63``.
+        ValueError: If ``seed`` is outside ``[0, (2**63 - 8) // 8]`` (every stream's seed must fit ``manual_seed``).
 
     Example:
         >>> s = seed_streams(3)
         >>> s.init.initial_seed(), s.drop.initial_seed()
         (24, 29)
     """
-    seed = check_int("seed", seed, minimum=0)
-    if 8 * seed + 5 >= 2**63:
-        raise ValueError(f"seed must be < {(2**63 - 5) // 8} (got {seed})")
+    seed = check_int("seed", seed, minimum=0, maximum=_MAX_STREAM_SEED)
     gens = [torch.Generator().manual_seed(8 * seed + j) for j in range(len(_STREAMS))]
     return Streams(seed, *gens)
 
@@ -122,14 +129,11 @@ def seed_streams(seed: int) -> Streams:
 def _check_seeds(seeds: object) -> list[int]:
     if isinstance(seeds, int | str | bytes) or not isinstance(seeds, Sequence):
         raise TypeError(f"seeds must be a sequence of ints (got {type(seeds).__name__})")
-    out = [check_int(f"seeds[{i}]", s, minimum=0) for i, s in enumerate(seeds)]
+    out = [check_int(f"seeds[{i}]", s, minimum=0, maximum=_MAX_STREAM_SEED) for i, s in enumerate(seeds)]
     if not out:
         raise ValueError("seeds must not be empty")
     if len(set(out)) != len(out):
         raise ValueError(f"seeds must be distinct (got {out})")
-    for s in out:
-        if 8 * s + 5 >= 2**63:
-            raise ValueError(f"seeds must be < {(2**63 - 5) // 8} (got {s})")
     return out
 
 
@@ -377,18 +381,18 @@ def build_mlp(
         >>> tuple(net(torch.zeros(2, 5, 64)).shape)
         (2, 5, 10)
     """
-    in_features = check_int("in_features", in_features, minimum=1)
+    in_features = check_count("in_features", in_features)
     if isinstance(hidden, int | str) or not isinstance(hidden, Sequence):
         raise TypeError(f"hidden must be a sequence of ints (got {type(hidden).__name__})")
-    widths = [check_int(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(hidden)]
-    out_features = check_int("out_features", out_features, minimum=1)
+    widths = [check_count(f"hidden[{i}]", h) for i, h in enumerate(hidden)]
+    out_features = check_count("out_features", out_features)
     if isinstance(streams, Streams) or not isinstance(streams, Sequence) or not streams:
         raise TypeError("streams must be a non-empty sequence of Streams (one per seed)")
     for i, s in enumerate(streams):
         if not isinstance(s, Streams):
             raise TypeError(f"streams[{i}] must be a Streams (got {type(s).__name__})")
     norm = check_choice("norm", norm, NORMS)
-    num_groups = check_int("num_groups", num_groups, minimum=1)
+    num_groups = check_count("num_groups", num_groups)
     dropout = check_in_range("dropout", dropout, 0.0, 1.0, high_inclusive=False)
     input_dropout = check_in_range("input_dropout", input_dropout, 0.0, 1.0, high_inclusive=False)
     k = len(streams)
@@ -412,13 +416,42 @@ def build_mlp(
 # ---------------------------------------------------------------------------
 
 
+def _check_scores(logits: object, y: object) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits ``(..., n, C)`` (floating, C >= 1, n >= 1) and int64 labels ``(..., n)`` in ``[0, C)`` on one device."""
+    logits = check_tensor("logits", logits)
+    y = check_tensor("y", y)
+    if not logits.is_floating_point():
+        raise TypeError(f"logits must have a floating-point dtype (got {logits.dtype})")
+    if y.dtype != torch.long:
+        raise TypeError(f"y must be an int64 tensor of class indices (got {y.dtype})")
+    if logits.ndim < 2 or tuple(y.shape) != tuple(logits.shape[:-1]):
+        raise ValueError(f"logits must be (..., n, C) and y (..., n) (got {tuple(logits.shape)} and {tuple(y.shape)})")
+    if logits.shape[-1] < 1 or logits.shape[-2] < 1:
+        raise ValueError(f"logits must hold at least one example and one class (got shape {tuple(logits.shape)})")
+    if logits.device != y.device:
+        raise ValueError(f"logits and y must be on one device (got {logits.device} and {y.device})")
+    if not y.is_meta and (int(y.min()) < 0 or int(y.max()) >= logits.shape[-1]):
+        raise ValueError(f"y must hold class indices in [0, {logits.shape[-1] - 1}]")
+    return logits, y
+
+
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Fraction of arg-max predictions equal to ``y``, per seed: ``(k, n, C), (k, n) -> (k,)`` float64."""
+    """Fraction of arg-max predictions equal to ``y``, per seed: ``(k, n, C), (k, n) -> (k,)`` float64.
+
+    Raises:
+        TypeError, ValueError: If the shapes, dtypes or devices do not fit (the message names the argument).
+    """
+    logits, y = _check_scores(logits, y)
     return (logits.argmax(-1) == y).double().mean(-1)
 
 
 def nll(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean negative log-likelihood (plain cross-entropy) per seed: ``(k, n, C), (k, n) -> (k,)`` float64."""
+    """Mean negative log-likelihood (plain cross-entropy) per seed: ``(k, n, C), (k, n) -> (k,)`` float64.
+
+    Raises:
+        TypeError, ValueError: If the shapes, dtypes or devices do not fit (the message names the argument).
+    """
+    logits, y = _check_scores(logits, y)
     logp = logits.double().log_softmax(-1)
     return -logp.gather(-1, y.unsqueeze(-1)).squeeze(-1).mean(-1)
 
@@ -561,13 +594,13 @@ def fit(
     for i, s in enumerate(streams):
         if not isinstance(s, Streams):
             raise TypeError(f"streams[{i}] must be a Streams (got {type(s).__name__})")
-    num_classes = check_int("num_classes", num_classes, minimum=2)
+    num_classes = check_count("num_classes", num_classes, minimum=2)
     if (epochs is None) == (steps is None):
         raise ValueError("give exactly one of epochs and steps")
-    epochs = check_int("epochs", epochs, minimum=1) if epochs is not None else None
-    steps = check_int("steps", steps, minimum=1) if steps is not None else None
+    epochs = check_count("epochs", epochs) if epochs is not None else None
+    steps = check_count("steps", steps) if steps is not None else None
     n = train.n
-    bs = n if batch_size is None else check_int("batch_size", batch_size, minimum=1)
+    bs = n if batch_size is None else check_count("batch_size", batch_size)
     bs = min(bs, n)
     optimizer = check_choice("optimizer", optimizer, OPTIMIZERS)
     lr = check_in_range("lr", lr, 0.0, 100.0, low_inclusive=False)
@@ -579,13 +612,21 @@ def fit(
             raise TypeError(f"{name} must be callable or None (got {type(fn).__name__})")
     if val is not None and (not isinstance(val, SeedSplit) or val.seeds != train.seeds):
         raise ValueError(f"val must be a SeedSplit with {train.seeds} seeds")
-    patience = check_int("patience", patience, minimum=0)
+    patience = check_count("patience", patience, minimum=0)
     if patience and val is None:
         raise ValueError("patience > 0 needs a val split")
     if record_every is not None:
-        record_every = check_int("record_every", record_every, minimum=1)
+        record_every = check_count("record_every", record_every)
     if int(train.y.min()) < 0 or int(train.y.max()) >= num_classes:
         raise ValueError(f"train.y must hold class indices in [0, {num_classes - 1}]")
+    was = model.training
+    model.eval()  # a dry run on one example: eval mode and no grad change no buffer
+    with torch.no_grad():
+        probe = model(train.x[:, :1])
+    model.train(was)
+    if not isinstance(probe, torch.Tensor) or tuple(probe.shape) != (train.seeds, 1, num_classes):
+        raise ValueError(f"num_classes must equal the model's outputs per example: model gives "
+                         f"{tuple(getattr(probe, 'shape', ()))} for one example per seed, num_classes is {num_classes}")
 
     params = [p for p in model.parameters() if p.requires_grad]
     if optimizer == "sgd":
@@ -697,7 +738,7 @@ def median_seconds(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 
 
     Raises:
         TypeError: If ``fn`` is not callable.
-        ValueError: If ``repeats < 1`` or ``warmup < 0``.
+        ValueError: If ``repeats`` is outside ``[1, 10000]`` or ``warmup`` outside ``[0, 10000]``.
 
     Example:
         >>> median_seconds(lambda: sum(range(100)), repeats=3) >= 0
@@ -705,8 +746,8 @@ def median_seconds(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable (got {type(fn).__name__})")
-    repeats = check_int("repeats", repeats, minimum=1)
-    warmup = check_int("warmup", warmup, minimum=0)
+    repeats = check_int("repeats", repeats, minimum=1, maximum=10_000)
+    warmup = check_int("warmup", warmup, minimum=0, maximum=10_000)
     for _ in range(warmup):
         fn()
     times = []

@@ -192,8 +192,8 @@ def estimate(values: Iterable[float], *, unit: str = "", scale: float = 1.0, dig
         >>> round(e.lo, 3), round(e.hi, 3)
         (-0.484, 4.484)
     """
-    if isinstance(values, str | bytes):
-        raise TypeError("values must be a sequence of numbers (got a string)")
+    if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+        raise TypeError(f"values must be a sequence of numbers (got {type(values).__name__})")
     xs: list[float] = []
     for i, v in enumerate(values):
         if isinstance(v, bool) or (not isinstance(v, int | float) and not hasattr(v, "__float__")):
@@ -249,8 +249,15 @@ def paired(a: Sequence[float], b: Sequence[float]) -> list[float]:
     """Per-seed differences ``a[i] - b[i]`` (the same seed under two settings).
 
     Raises:
+        TypeError: If ``a`` or ``b`` is not a sequence of real numbers.
         ValueError: If the lengths differ.
     """
+    for name, seq in (("a", a), ("b", b)):
+        if isinstance(seq, str | bytes) or not isinstance(seq, Sequence):
+            raise TypeError(f"{name} must be a sequence of numbers (got {type(seq).__name__})")
+        for i, v in enumerate(seq):
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise TypeError(f"{name}[{i}] must be a real number (got {type(v).__name__})")
     if len(a) != len(b):
         raise ValueError(f"a and b must hold one value per seed each (got {len(a)} and {len(b)})")
     return [float(x) - float(y) for x, y in zip(a, b, strict=True)]
