@@ -163,7 +163,8 @@ def check_class_indices(name: str, value: object, *, num_classes: int | None = N
         raise TypeError(f"{name} must be an int64 tensor of class indices (got {value.dtype})")
     if value.ndim != 1:
         raise ValueError(f"{name} must be 1-D (N,) (got {value.ndim}-D, shape {tuple(value.shape)})")
-    if num_classes is not None and value.numel() and (int(value.min()) < 0 or int(value.max()) >= num_classes):
+    if num_classes is not None and value.numel() and not value.is_meta and (
+            int(value.min()) < 0 or int(value.max()) >= num_classes):
         raise ValueError(
             f"{name} must hold class indices in [0, {num_classes - 1}] "
             f"(got values {int(value.min())}..{int(value.max())})"

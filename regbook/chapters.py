@@ -31,6 +31,15 @@ class Chapter:
     part: str
     modules: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        for name in ("stem", "title", "session", "part"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be a str (got {type(getattr(self, name)).__name__})")
+        if not self.stem.isidentifier():
+            raise ValueError(f"stem must be a file stem such as 'dropout' (got {self.stem!r})")
+        if not isinstance(self.modules, tuple) or not all(isinstance(m, str) and m for m in self.modules):
+            raise TypeError(f"modules must be a tuple of module names (got {self.modules!r})")
+
 
 S1, S2, LABS = "1 · classical and data-centric", "2 · architectural", "Notebooks"
 

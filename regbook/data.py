@@ -14,6 +14,7 @@ import torch
 from regbook._checks import (
     check_choice,
     check_class_indices,
+    check_count,
     check_generator,
     check_in_range,
     check_int,
@@ -27,10 +28,30 @@ PHOTOS = ("chelsea", "astronaut", "coffee", "rocket")
 
 @dataclass(frozen=True)
 class Split:
-    """Images and labels of one split: ``x`` is ``(N, 64)`` float32 in [0, 1], ``y`` is ``(N,)`` int64."""
+    """Images and labels of one split: ``x`` is ``(N, ...)`` floating (digits: ``(N, 64)`` in [0, 1]),
+    ``y`` is ``(N,)`` int64.
+
+    Raises:
+        TypeError: If ``x`` is not a floating tensor with at least one dimension, or ``y`` not 1-D int64.
+        ValueError: If they disagree on ``N``.
+    """
 
     x: torch.Tensor
     y: torch.Tensor
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.x, torch.Tensor) or not self.x.is_floating_point() or self.x.ndim < 1:
+            raise TypeError(f"x must be a floating tensor of shape (N, ...) (got {_describe(self.x)})")
+        if not isinstance(self.y, torch.Tensor) or self.y.dtype != torch.long or self.y.ndim != 1:
+            raise TypeError(f"y must be a 1-D int64 tensor of class indices (got {_describe(self.y)})")
+        if len(self.x) != len(self.y):
+            raise ValueError(f"x and y must hold the same number of examples (got {len(self.x)} and {len(self.y)})")
+
+
+def _describe(v: object) -> str:
+    if isinstance(v, torch.Tensor):
+        return f"{v.dtype} tensor of shape {tuple(v.shape)}"
+    return type(v).__name__
 
 
 def digits(n_train: int, n_val: int, *, seed: int = 0) -> tuple[Split, Split, Split]:
@@ -69,7 +90,7 @@ def flip_labels(y: torch.Tensor, fraction: float, *, num_classes: int, generator
     (True, True)
     """
     fraction = check_in_range("fraction", fraction, 0.0, 1.0)
-    num_classes = check_int("num_classes", num_classes, minimum=2)
+    num_classes = check_count("num_classes", num_classes, minimum=2)
     y = check_class_indices("y", y, num_classes=num_classes)
     generator = check_generator("generator", generator)
     flip = torch.rand(len(y), generator=generator) < fraction

@@ -88,17 +88,21 @@ def provenance(*, seed: int | None, seconds: float | None = None) -> str:
         A short string such as ``"seed 0 · 1.2 s · torch 2.13.0 · numpy 2.1.0 · Python 3.11"``.
 
     Raises:
-        TypeError: If ``seed`` is not an int or None.
-        ValueError: If ``seconds`` is negative.
+        TypeError: If ``seed`` is not an int or None, or ``seconds`` not a real number.
+        ValueError: If ``seed`` is outside ``[0, 2**63 - 1]`` or ``seconds`` negative or not finite.
 
     Example:
         >>> provenance(seed=3).startswith("seed 3 · torch ")
         True
     """
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
-    if seconds is not None and not seconds >= 0:
-        raise ValueError(f"seconds must be >= 0, got {seconds!r}")
+    from regbook._checks import check_nonnegative, check_seed
+
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int or None (got {type(seed).__name__} {seed!r})")
+        check_seed("seed", seed)
+    if seconds is not None:
+        seconds = check_nonnegative("seconds", seconds)
     import numpy
     import torch
 
@@ -115,7 +119,15 @@ def stamp(fig: Figure, *, seed: int | None, seconds: float | None = None) -> Fig
 
     Every executed figure of the book carries this stamp, so a reader can tell
     which seed and which versions produced it. Returns ``fig`` for chaining.
+    Mutates ``fig`` (adds one text artist) after validating every argument.
+
+    Raises:
+        TypeError, ValueError: As :func:`provenance`; TypeError if ``fig`` is not a matplotlib Figure.
     """
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure (got {type(fig).__name__})")
     text = provenance(seed=seed, seconds=seconds)
     fig.text(0.995, 0.003, text, ha="right", va="bottom", fontsize=MIN_FONT, color="#6b6b6b")
     return fig
@@ -195,6 +207,10 @@ def widget_html(name: str, data: Mapping[str, object], *, fallback: str) -> str:
     """
     if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9-]*", name):
         raise ValueError(f"name must be lowercase letters, digits and dashes (got {name!r})")
+    if not isinstance(data, Mapping):
+        raise TypeError(f"data must be a mapping (got {type(data).__name__})")
+    if not isinstance(fallback, str):
+        raise TypeError(f"fallback must be a str (got {type(fallback).__name__})")
     try:
         payload = json.dumps(data, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as err:

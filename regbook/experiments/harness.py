@@ -310,8 +310,12 @@ class SeedMLP(nn.Module):
         self.layers, self.seeds = layers, seeds
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = check_tensor("x", x)
         if x.ndim < 3 or x.shape[0] != self.seeds:
             raise ValueError(f"x must have shape (k={self.seeds}, B, ...) (got {tuple(x.shape)})")
+        dtype = self.layers[-1].weight.dtype
+        if x.dtype != dtype:
+            raise TypeError(f"x must have the weights' dtype {dtype} (got {x.dtype})")
         out: torch.Tensor = self.layers(x.reshape(self.seeds, x.shape[1], -1))
         return out
 
@@ -340,7 +344,21 @@ def init_(model: nn.Module, streams: Sequence[Streams]) -> nn.Module:
 
     Returns:
         ``model``.
+
+    Raises:
+        TypeError: If ``model`` is not an ``nn.Module`` or ``streams`` not a sequence of :class:`Streams`.
+        ValueError: If ``streams`` does not hold one entry per seed of every layer.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module (got {type(model).__name__})")
+    if isinstance(streams, str | bytes) or not isinstance(streams, Sequence):
+        raise TypeError(f"streams must be a sequence of Streams (got {type(streams).__name__})")
+    for i, st in enumerate(streams):
+        if not isinstance(st, Streams):
+            raise TypeError(f"streams[{i}] must be a Streams (got {type(st).__name__})")
+    for layer in model.modules():
+        if isinstance(layer, SeedLinear | SeedNorm) and layer.weight.shape[0] != len(streams):
+            raise ValueError(f"streams must hold one Streams per seed ({layer.weight.shape[0]}, got {len(streams)})")
     with torch.no_grad():
         for i, s in enumerate(streams):
             for layer in model.modules():
@@ -426,20 +444,20 @@ def build_mlp(
 # ---------------------------------------------------------------------------
 
 
-def _check_scores(logits: object, y: object) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits ``(..., n, C)`` (floating, C >= 1, n >= 1) and int64 labels ``(..., n)`` in ``[0, C)`` on one device."""
-    logits = check_tensor("logits", logits)
+def _check_scores(logits: object, y: object, name: str = "logits") -> tuple[torch.Tensor, torch.Tensor]:
+    """Scores ``(..., n, C)`` (floating, C >= 1, n >= 1) and int64 labels ``(..., n)`` in ``[0, C)`` on one device."""
+    logits = check_tensor(name, logits)
     y = check_tensor("y", y)
     if not logits.is_floating_point():
-        raise TypeError(f"logits must have a floating-point dtype (got {logits.dtype})")
+        raise TypeError(f"{name} must have a floating-point dtype (got {logits.dtype})")
     if y.dtype != torch.long:
         raise TypeError(f"y must be an int64 tensor of class indices (got {y.dtype})")
     if logits.ndim < 2 or tuple(y.shape) != tuple(logits.shape[:-1]):
-        raise ValueError(f"logits must be (..., n, C) and y (..., n) (got {tuple(logits.shape)} and {tuple(y.shape)})")
+        raise ValueError(f"{name} must be (..., n, C) and y (..., n) (got {tuple(logits.shape)} and {tuple(y.shape)})")
     if logits.shape[-1] < 1 or logits.shape[-2] < 1:
-        raise ValueError(f"logits must hold at least one example and one class (got shape {tuple(logits.shape)})")
+        raise ValueError(f"{name} must hold at least one example and one class (got shape {tuple(logits.shape)})")
     if logits.device != y.device:
-        raise ValueError(f"logits and y must be on one device (got {logits.device} and {y.device})")
+        raise ValueError(f"{name} and y must be on one device (got {logits.device} and {y.device})")
     if not y.is_meta and (int(y.min()) < 0 or int(y.max()) >= logits.shape[-1]):
         raise ValueError(f"y must hold class indices in [0, {logits.shape[-1] - 1}]")
     return logits, y
@@ -470,7 +488,10 @@ def ece(probs: torch.Tensor, y: torch.Tensor, *, num_bins: int = 15) -> torch.Te
     """Expected calibration error per seed (:func:`regbook.label_smoothing.expected_calibration_error`), ``(k,)``."""
     from regbook.label_smoothing import expected_calibration_error
 
-    probs, y = _check_scores(probs, y)
+    probs, y = _check_scores(probs, y, "probs")
+    num_bins = check_count("num_bins", num_bins)
+    if probs.ndim != 3:
+        raise ValueError(f"probs must be (k, n, C) (got shape {tuple(probs.shape)})")
     if probs.is_meta:
         return torch.empty(probs.shape[:-2], dtype=torch.float64, device="meta")
     probs = probs.detach()
