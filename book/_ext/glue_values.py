@@ -28,13 +28,16 @@ def glued_values(path: Path) -> dict[str, str]:
     return out
 
 
+ESTIMATE_MIME = "application/vnd.regbook.estimate+json"  # regbook.experiments.stats.MIME
+
+
 def glued_json(path: Path) -> dict[str, object]:
-    """Glue key -> its ``application/json`` value, for values that carry one (e.g. an ``Estimate``)."""
+    """Glue key -> the numbers behind a glued ``Estimate`` (its ``ESTIMATE_MIME`` value)."""
     if not path.is_file():
         return {}
     out: dict[str, object] = {}
     for key, output in json.loads(path.read_text()).items():
-        data = output.get("data", {}).get("application/json")
+        data = output.get("data", {}).get(ESTIMATE_MIME)
         if data is not None:
             out[key] = data
     return out

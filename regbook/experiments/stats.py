@@ -23,6 +23,7 @@ from typing import Literal
 __all__ = [
     "BOOK_SEEDS",
     "CONFIDENCE",
+    "MIME",
     "Estimate",
     "claim_status",
     "estimate",
@@ -34,6 +35,8 @@ __all__ = [
 BOOK_SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
 #: Coverage of every interval in the book.
 CONFIDENCE = 0.95
+#: The MIME type under which a glued :class:`Estimate` carries its numbers.
+MIME = "application/vnd.regbook.estimate+json"
 
 Direction = Literal["+", "-"]
 Status = Literal["reproduced", "not-reproduced", "inconclusive"]
@@ -162,8 +165,16 @@ class Estimate:
     def __repr__(self) -> str:
         return self.text()
 
-    def _repr_json_(self) -> dict[str, object]:
-        """The numbers behind the text, for the claims ledger (myst-nb stores them with the glue)."""
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, object]:
+        """Text for the page, and the numbers behind it for the claims ledger.
+
+        The numbers travel under ``application/vnd.regbook.estimate+json`` (a ``+json``
+        type, so a notebook stays valid when myst-nb's glue prefixes it).
+        """
+        return {"text/plain": self.text(), MIME: self.to_json()}
+
+    def to_json(self) -> dict[str, object]:
+        """The numbers: mean, lo, hi, n, per-seed values, and the display settings."""
         return {"mean": self.mean, "lo": self.lo, "hi": self.hi, "n": self.n, "values": list(self.values),
                 "unit": self.unit, "scale": self.scale, "digits": self.digits}
 
