@@ -1,46 +1,34 @@
-"""Tests for regbook.stack: the full regularization recipe and lab 6a's sweep.
+"""Tests for regbook.stack: the recipe's knobs, its per-batch pieces, and line 1's ResNet-50.
 
-Expected values come from the lecture's slide, hand arithmetic, or a training
-loop written here with torch's own pieces (``F.cross_entropy``,
-``torch.optim.AdamW``) -- never from regbook.stack itself.
+Expected values come from the lecture's slide, hand arithmetic, or the ops the
+recipe calls (regbook.augmentation, regbook.mixup) used directly -- never from
+regbook.stack itself. Every knob of the recipe has a test that fails if the
+piece using it ignores it.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
-from pathlib import Path
-
 import pytest
 import torch
-import torch.nn.functional as F
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from torch import nn
 
+from regbook import augmentation, mixup
 from regbook import stack as S
-from regbook.cifar import write_cifar_batches
-from regbook.data import Split, digits
 
 
-def as_images(split: Split) -> Split:
-    return Split(split.x.reshape(-1, 1, 8, 8), split.y)
+def images(n: int = 16, seed: int = 0) -> torch.Tensor:
+    return torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(seed))
 
 
-@pytest.fixture(scope="module")
-def small_digits() -> tuple[Split, Split, Split]:
-    tr, va, te = digits(120, 60, seed=0)
-    return as_images(tr), as_images(va), as_images(te)
+def gen(seed: int = 1) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
 
 
-TINY = S.StackConfig.nothing_on(width=4, epochs=2, batch_size=32)
-
-
-# --- The lecture's slide, by hand -------------------------------------------
+# --- The lecture's slide ------------------------------------------------------
 
 def test_defaults_are_the_lecture_stack() -> None:
-    # Lecture lines 976-990: AdamW(weight_decay=0.05), RandAugment(num_ops=2, magnitude=9),
-    # RandomErasing(p=0.25), CrossEntropyLoss(label_smoothing=0.1), ResNet50(dropout=0.0) with BN.
+    # Lecture lines 973-990: ResNet50(dropout=0.0) with BN, AdamW(weight_decay=0.05),
+    # RandAugment(num_ops=2, magnitude=9), RandomErasing(p=0.25), CrossEntropyLoss(label_smoothing=0.1).
     cfg = S.StackConfig()
     assert (cfg.weight_decay, cfg.label_smoothing) == (0.05, 0.1)
     assert (cfg.randaugment_ops, cfg.randaugment_magnitude) == (2, 9)
@@ -50,67 +38,157 @@ def test_defaults_are_the_lecture_stack() -> None:
 
 
 def test_nothing_on_switches_every_regularizer_off() -> None:
-    cfg = S.StackConfig.nothing_on(epochs=3)
+    cfg = S.StackConfig.nothing_on(epochs=3, width=7)
     assert (cfg.norm, cfg.dropout, cfg.weight_decay, cfg.randaugment_ops) == ("none", 0.0, 0.0, 0)
     assert (cfg.random_erasing, cfg.mix_prob, cfg.label_smoothing, cfg.patience) == (0.0, 0.0, 0.0, 0)
-    assert cfg.epochs == 3
+    assert (cfg.epochs, cfg.width) == (3, 7)
 
 
-def n_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+# --- Line 3: augment_images ---------------------------------------------------
+
+def test_augmentation_off_returns_the_batch_itself() -> None:
+    x = images()
+    assert S.augment_images(x, S.StackConfig.nothing_on(), generator=gen()) is x
 
 
-def test_cnn_parameter_count_by_hand() -> None:
-    # convs followed by BN have no bias. stem conv 1->16: 16*1*9 = 144; BN(16): 2*16 = 32;
-    # conv 16->32: 32*16*9 = 4608; BN(32): 64; one pooling stage (8 -> 4), then linear 32->10: 32*10 + 10 = 330.
-    # 144 + 32 + 4608 + 64 + 330 = 5178
-    net = S.build_model(S.StackConfig(), (1, 8, 8), generator=torch.Generator().manual_seed(0))
-    assert n_params(net) == 5178
-    # without norm the convs keep their biases: (144 + 16) + (4608 + 32) + 330 = 5130
-    plain = S.build_model(S.StackConfig.nothing_on(), (1, 8, 8), generator=torch.Generator().manual_seed(0))
-    assert n_params(plain) == 5130
+@pytest.mark.parametrize(("ops", "magnitude"), [(1, 20), (3, 4)])
+def test_randaugment_gets_the_recipe_knobs(ops: int, magnitude: int) -> None:
+    # non-default knobs: a wrapper that ignored num_ops or magnitude (defaults 2 and 9) would differ
+    x = images()
+    cfg = S.StackConfig(randaugment_ops=ops, randaugment_magnitude=magnitude, random_erasing=0.0)
+    got = S.augment_images(x, cfg, generator=gen())
+    want = augmentation.randaugment(x, num_ops=ops, magnitude=magnitude, generator=gen())
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    assert not torch.equal(got, x)
+    other = augmentation.randaugment(x, num_ops=2, magnitude=9, generator=gen())
+    assert not torch.equal(got, other)
 
 
-def test_mlp_parameter_count_by_hand() -> None:
-    # 64*128 = 8192; BN 256; 128*128 = 16384; BN 256; 128*10 + 10 = 1290 -> 26378
-    cfg = S.StackConfig(arch="mlp", width=128)
-    assert n_params(S.build_model(cfg, (1, 8, 8), generator=torch.Generator().manual_seed(0))) == 26378
-    # LayerNorm has the same 2*128 parameters as BatchNorm1d
-    cfg = replace(cfg, norm="layer")
-    assert n_params(S.build_model(cfg, (1, 8, 8), generator=torch.Generator().manual_seed(0))) == 26378
+def test_random_erasing_gets_its_probability() -> None:
+    x = images(64) * 0.5 + 0.25                             # no pixel is 0 before erasing
+    cfg = S.StackConfig(randaugment_ops=0, random_erasing=0.6)
+    got = S.augment_images(x, cfg, generator=gen())
+    torch.testing.assert_close(got, augmentation.random_erasing(x, p=0.6, generator=gen()), rtol=0, atol=0)
+    erased = (got == 0).flatten(1).any(1).double().mean().item()
+    assert 0.4 < erased < 0.8                                  # about 60% of 64 images, not 25% and not all
 
 
-def test_cnn_stages_on_cifar_sized_images() -> None:
-    # 32 -> 16 -> 8 -> 4: three pooling stages, channels 8 -> 16 -> 32 -> 32 (capped at 4 * width = 32)
-    net = S.build_model(S.StackConfig(width=8), (3, 32, 32), generator=torch.Generator().manual_seed(0))
-    assert sum(isinstance(m, nn.MaxPool2d) for m in net.modules()) == 3
-    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
-    assert [c.out_channels for c in convs] == [8, 16, 32, 32]
-    assert tuple(net(torch.zeros(2, 3, 32, 32)).shape) == (2, 10)
+def test_randaugment_then_erasing_in_that_order() -> None:
+    x = images()
+    cfg = S.StackConfig(random_erasing=1.0)
+    g = gen()
+    want = augmentation.random_erasing(augmentation.randaugment(x, num_ops=2, magnitude=9, generator=g),
+                                       p=1.0, generator=g)
+    torch.testing.assert_close(S.augment_images(x, cfg, generator=gen()), want, rtol=0, atol=0)
 
 
-def test_initialisation_has_torch_default_bounds() -> None:
-    # kaiming_uniform with a = sqrt(5): bound = sqrt(6 / ((1 + 5) * fan_in)) = 1 / sqrt(fan_in);
-    # torch's default bias bound is also 1 / sqrt(fan_in).  Stem conv: fan_in = 1*3*3 = 9 -> 1/3.
-    net = S.build_model(S.StackConfig(), (1, 8, 8), generator=torch.Generator().manual_seed(0))
-    conv = next(m for m in net.modules() if isinstance(m, nn.Conv2d))
-    assert conv.weight.abs().max().item() <= 1 / 3 and conv.bias is None
-    assert conv.weight.abs().max().item() > 0.8 / 3          # 144 uniform draws fill the range
-    # std of U(-b, b) is b / sqrt(3); with b = 1/3 that is 0.19245
-    lin = net[-1]
-    fan_in = lin.weight.shape[1]
-    assert lin.weight.std().item() == pytest.approx(1 / math.sqrt(fan_in) / math.sqrt(3), rel=0.15)
+# --- Line 4: mix_batch --------------------------------------------------------
+
+def distinct_images(n: int = 8) -> torch.Tensor:
+    """Image i is the constant i + 1, so every pixel tells which image it came from."""
+    return (torch.arange(1, n + 1, dtype=torch.float32) / n).reshape(n, 1, 1, 1).expand(n, 1, 8, 8).clone()
 
 
-def test_same_generator_seed_same_weights() -> None:
-    a = S.build_model(S.StackConfig(), (1, 8, 8), generator=torch.Generator().manual_seed(3))
-    b = S.build_model(S.StackConfig(), (1, 8, 8), generator=torch.Generator().manual_seed(3))
-    c = S.build_model(S.StackConfig(), (1, 8, 8), generator=torch.Generator().manual_seed(4))
-    for pa, pb, pc in zip(a.parameters(), b.parameters(), c.parameters(), strict=True):
-        assert torch.equal(pa, pb)
-        if pa.ndim > 1:
-            assert not torch.equal(pa, pc)
+def test_no_mixing_returns_the_inputs() -> None:
+    x, t = distinct_images(), torch.eye(8)
+    xm, tm = S.mix_batch(x, t, S.StackConfig(mix_prob=0.0), generator=gen())
+    assert xm is x and tm is t
 
+
+def test_mixup_blends_inputs_and_targets_with_one_weight() -> None:
+    x, t = distinct_images(), torch.eye(8)
+    xm, tm = S.mix_batch(x, t, S.StackConfig(mix_prob=1.0, cutmix_prob=0.0), generator=gen())
+    # with one-hot targets of distinct images, t~ = λ e_i + (1-λ) e_π(i) and x~ = λ x_i + (1-λ) x_π(i) = t~ @ x
+    torch.testing.assert_close(xm, torch.einsum("ij,jchw->ichw", tm, x))
+    torch.testing.assert_close(tm.sum(1), torch.ones(8))
+    assert not torch.equal(xm, x)
+
+
+def test_cutmix_pastes_a_box_and_mixes_targets_by_its_area() -> None:
+    x, t = distinct_images(), torch.eye(8)
+    xm, tm = S.mix_batch(x, t, S.StackConfig(mix_prob=1.0, cutmix_prob=1.0), generator=gen(3))
+    for i in range(8):
+        own = (xm[i] == x[i, 0, 0, 0]).double().mean().item()      # share of pixels still from image i
+        assert set(xm[i].unique().tolist()) <= set(x[:, 0, 0, 0].tolist())   # pasted, never blended
+        if tm[i, i] < 1:                                            # a partner other than itself
+            assert tm[i, i].item() == pytest.approx(own, abs=1e-6)
+
+
+def test_smoothed_targets_stay_distributions_after_mixing() -> None:
+    t = torch.full((8, 10), 0.01)
+    t[torch.arange(8), torch.arange(8)] = 0.91                         # α = 0.1 over 10 classes
+    _, tm = S.mix_batch(distinct_images(), t, S.StackConfig(mix_prob=1.0), generator=gen())
+    torch.testing.assert_close(tm.sum(1), torch.ones(8))
+    assert float(tm.min()) >= 0.01 - 1e-7
+
+
+def mixed_fraction(cfg: S.StackConfig, draws: int = 400) -> tuple[float, float]:
+    """Share of batches mixed, and share of mixed batches that were CutMix (pixels pasted, not blended)."""
+    x, t, g = distinct_images(), torch.eye(8), gen(5)
+    mixed = cut = 0
+    for _ in range(draws):
+        xm, _ = S.mix_batch(x, t, cfg, generator=g)
+        if xm is not x:
+            mixed += 1
+            cut += int(set(xm.unique().tolist()) <= set(x.unique().tolist()))
+    return mixed / draws, cut / max(mixed, 1)
+
+
+@pytest.mark.parametrize(("mix_prob", "cutmix_prob"), [(0.5, 0.3), (0.2, 0.8)])
+def test_mix_and_cutmix_probabilities_are_used(mix_prob: float, cutmix_prob: float) -> None:
+    # binomial: 400 draws, sd of a share <= 0.025; the bands are 4 sd wide on each side
+    mixed, cut = mixed_fraction(S.StackConfig(mix_prob=mix_prob, cutmix_prob=cutmix_prob))
+    assert abs(mixed - mix_prob) < 0.1
+    assert abs(cut - cutmix_prob) < 0.15
+
+
+def own_share(cfg: S.StackConfig, draws: int = 200) -> float:
+    """Mean |λ - 1/2| over mixed batches (λ read off the targets of the image whose partner is another)."""
+    x, t, g = distinct_images(), torch.eye(8), gen(7)
+    gaps = []
+    for _ in range(draws):
+        _, tm = S.mix_batch(x, t, cfg, generator=g)
+        diag = tm.diagonal()
+        lam = diag[diag < 1]
+        if len(lam):
+            gaps.append(float((lam[0] - 0.5).abs()))
+    return sum(gaps) / len(gaps)
+
+
+def test_mixup_alpha_is_used() -> None:
+    # Beta(α, α): α = 0.05 puts λ near 0 or 1 (E|λ - 1/2| near 1/2); α = 50 near 1/2 (E|λ - 1/2| ≈ 0.04)
+    low = own_share(S.StackConfig(mix_prob=1.0, cutmix_prob=0.0, mixup_alpha=0.05))
+    high = own_share(S.StackConfig(mix_prob=1.0, cutmix_prob=0.0, mixup_alpha=50.0))
+    assert low > 0.4 and high < 0.1
+
+
+def test_cutmix_alpha_is_used() -> None:
+    # Beta(α, α) with α = 0.05 puts the nominal λ near 1 about half the time: a box of side int(8·sqrt(1-λ)) = 0,
+    # nothing pasted. With α = 50, λ ≈ 1/2 and the box side is int(8·0.71) = 5: something is always pasted.
+    x, t = distinct_images(), torch.eye(8)
+
+    def share_unchanged(alpha: float) -> float:
+        g = gen(13)
+        cfg = S.StackConfig(mix_prob=1.0, cutmix_prob=1.0, cutmix_alpha=alpha)
+        return sum(torch.equal(S.mix_batch(x, t, cfg, generator=g)[0], x) for _ in range(200)) / 200
+
+    assert share_unchanged(0.05) > 0.3
+    assert share_unchanged(50.0) == 0.0
+
+
+def test_mix_batch_uses_mixup_ops_draws() -> None:
+    # the Mixup branch is regbook.mixup.mixup_batch after two uniform draws (mix? cutmix?) from the same stream
+    x, t = distinct_images(), torch.eye(8)
+    g = gen(11)
+    torch.rand((), generator=g)        # mix_batch's two decisions: mixed? (< 1 always) then CutMix? (< 0 never)
+    torch.rand((), generator=g)
+    want, _, perm, lam = mixup.mixup_batch(x, torch.arange(8), alpha=0.2, generator=g)
+    got, tm = S.mix_batch(x, t, S.StackConfig(mix_prob=1.0, cutmix_prob=0.0), generator=gen(11))
+    torch.testing.assert_close(got, want)
+    torch.testing.assert_close(tm, lam * t + (1 - lam) * t[perm])
+
+
+# --- Standardize ----------------------------------------------------------------
 
 def test_standardize_by_hand() -> None:
     # (1 - 0.5) / 0.25 = 2;  (0 - 0.5) / 0.25 = -2
@@ -118,205 +196,68 @@ def test_standardize_by_hand() -> None:
     assert layer(torch.tensor([[[[1.0, 0.0]]]])).tolist() == [[[[2.0, -2.0]]]]
 
 
-def hand_result() -> S.SweepResult:
-    grid = S.SweepGrid(weight_decay=(0.0, 0.05, 0.5), randaugment=(False, True), label_smoothing=(0.0, 0.1))
-    # val accuracies [wd][ra][ls]; test = val - 0.01
-    val = torch.tensor([[[0.90, 0.92], [0.80, 0.84]],
-                        [[0.91, 0.95], [0.82, 0.86]],
-                        [[0.88, 0.90], [0.70, 0.74]]], dtype=torch.float64)
-    return S.SweepResult(grid=grid, base=S.StackConfig(), seed=0, val_accuracy=val,
-                         test_accuracy=val - 0.01, best_epoch=torch.ones(3, 2, 2, dtype=torch.long))
+def test_standardize_per_seed() -> None:
+    # seed 0: (1 - 0) / 1 = 1; seed 1: (1 - 0.5) / 0.5 = 1 and (0 - 0.5) / 0.5 = -1
+    layer = S.Standardize(torch.tensor([[0.0], [0.5]]), torch.tensor([[1.0], [0.5]]))
+    x = torch.tensor([1.0, 0.0]).reshape(1, 1, 1, 1, 2).expand(2, 1, 1, 1, 2)
+    assert layer(x).reshape(2, 2).tolist() == [[1.0, 0.0], [1.0, -1.0]]
 
 
-def test_marginals_by_hand() -> None:
-    res = hand_result()
-    # weight decay 0: (0.90 + 0.92 + 0.80 + 0.84) / 4 = 0.865; 0.05: (0.91+0.95+0.82+0.86)/4 = 0.885;
-    # 0.5: (0.88 + 0.90 + 0.70 + 0.74) / 4 = 0.805
-    assert res.marginal("weight_decay", metric="val") == pytest.approx([0.865, 0.885, 0.805])
-    # RA off: (0.90+0.92+0.91+0.95+0.88+0.90)/6 = 5.46/6 = 0.91; on: (0.80+0.84+0.82+0.86+0.70+0.74)/6 = 0.7933
-    assert res.marginal("randaugment", metric="val") == pytest.approx([0.91, 4.76 / 6])
-    # LS 0: (0.90+0.80+0.91+0.82+0.88+0.70)/6 = 5.01/6; LS 0.1: (0.92+0.84+0.95+0.86+0.90+0.74)/6 = 5.21/6
-    assert res.marginal("label_smoothing") == pytest.approx([5.01 / 6 - 0.01, 5.21 / 6 - 0.01])
+# --- Line 1: ResNet-50 -------------------------------------------------------------
+
+def resnet50_parameters_by_hand(num_classes: int = 1000) -> int:
+    """He et al. 2016, Table 1: 7x7 stem, bottleneck stages [3, 4, 6, 3]; a BN has 2 parameters per channel."""
+    total = 3 * 64 * 7 * 7 + 2 * 64
+    c_in = 64
+    for mid, blocks in ((64, 3), (128, 4), (256, 6), (512, 3)):
+        out = 4 * mid
+        for b in range(blocks):
+            total += c_in * mid + 2 * mid + 9 * mid * mid + 2 * mid + mid * out + 2 * out
+            if b == 0:
+                total += c_in * out + 2 * out          # the projection on the skip path
+            c_in = out
+    return total + 2048 * num_classes + num_classes
 
 
-def test_best_by_hand() -> None:
-    best = hand_result().best()
-    # the largest val accuracy, 0.95, is at wd = 0.05, RA off, LS 0.1
-    assert best == {"weight_decay": 0.05, "randaugment": False, "label_smoothing": 0.1,
-                    "val_accuracy": pytest.approx(0.95), "test_accuracy": pytest.approx(0.94)}
+def test_resnet50_has_25_6_million_parameters() -> None:
+    net = S.resnet50(device="meta")
+    n = S.count_parameters(net)
+    assert n == resnet50_parameters_by_hand() == 25_557_032    # torchvision's published count for resnet50
+    # the lecture's "ResNet50(dropout=0.0)  # BN already in ResNet": 53 BatchNorms, one per conv, no dropout
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in net.modules()) == 53
+    assert sum(isinstance(m, nn.Conv2d) for m in net.modules()) == 53
+    assert not any(isinstance(m, nn.Dropout) for m in net.modules())
+    out = net(torch.empty(2, 3, 224, 224, device="meta"))
+    assert tuple(out.shape) == (2, 1000)
 
 
-# --- Parity with a training loop written with torch's own pieces -------------
-
-def test_one_full_batch_epoch_matches_a_torch_loop(small_digits) -> None:
-    tr, va, _ = small_digits
-    cfg = S.StackConfig.nothing_on(norm="batch", weight_decay=0.05, label_smoothing=0.1, lr=1e-2,
-                                   epochs=3, batch_size=len(tr.y))
-    got = S.train(cfg, tr, va, seed=2)
-    # The documented contract: initial weights come from torch.Generator().manual_seed(5 * seed).
-    net = S.build_model(cfg, (1, 8, 8), generator=torch.Generator().manual_seed(10))
-    mean, std = tr.x.mean(dim=(0, 2, 3)).reshape(1, -1, 1, 1), tr.x.std(dim=(0, 2, 3)).reshape(1, -1, 1, 1)
-    opt = torch.optim.AdamW(net.parameters(), lr=1e-2, weight_decay=0.05)
-    val_losses = []
-    for _ in range(3):
-        net.train()
-        loss = F.cross_entropy(net((tr.x - mean) / std), tr.y, label_smoothing=0.1)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        net.eval()
-        with torch.no_grad():
-            val_losses.append(F.cross_entropy(net((va.x - mean) / std), va.y).item())
-    torch.testing.assert_close(torch.tensor(got.val_loss), torch.tensor(val_losses))
-    assert got.model is not None
-    for p_got, p_ref in zip(got.model[1].parameters(), net.parameters(), strict=True):
-        torch.testing.assert_close(p_got, p_ref)
+def test_resnet50_num_classes() -> None:
+    assert S.count_parameters(S.resnet50(10, device="meta")) == resnet50_parameters_by_hand(10)
 
 
-def test_returned_model_takes_raw_images(small_digits) -> None:
-    tr, va, te = small_digits
-    res = S.train(TINY, tr, va, test_data=te, seed=0)
-    with torch.no_grad():
-        acc = (res.model(te.x).argmax(1) == te.y).double().mean().item()
-    assert acc == pytest.approx(res.test_accuracy)
+def test_bottleneck_matches_torch_ops() -> None:
+    block = S.Bottleneck(8, 4, stride=2).eval()
+    x = torch.randn(2, 8, 6, 6, generator=gen())
+    h = torch.relu(block.bn1(torch.nn.functional.conv2d(x, block.conv1.weight)))
+    h = torch.relu(block.bn2(torch.nn.functional.conv2d(h, block.conv2.weight, stride=2, padding=1)))
+    assert block.downsample is not None
+    want = torch.relu(block.bn3(torch.nn.functional.conv2d(h, block.conv3.weight)) + block.downsample(x))
+    torch.testing.assert_close(block(x), want)
+    assert tuple(block(x).shape) == (2, 16, 3, 3)
 
 
-# --- Behaviour of the loop ----------------------------------------------------
-
-def test_train_is_deterministic_with_everything_on(small_digits) -> None:
-    tr, va, te = small_digits
-    cfg = S.StackConfig(width=4, epochs=2, batch_size=32, mix_prob=1.0, dropout=0.2)
-    a = S.train(cfg, tr, va, test_data=te, seed=1)
-    b = S.train(cfg, tr, va, test_data=te, seed=1)
-    assert a.train_loss == b.train_loss and a.val_loss == b.val_loss and a.test_accuracy == b.test_accuracy
-    c = S.train(cfg, tr, va, test_data=te, seed=2)
-    assert c.train_loss != a.train_loss
-
-
-@pytest.mark.parametrize("cutmix_prob", [0.0, 1.0])
-def test_mixed_batches_train(small_digits, cutmix_prob) -> None:
-    tr, va, _ = small_digits
-    cfg = S.StackConfig.nothing_on(width=4, epochs=2, batch_size=32, mix_prob=1.0, cutmix_prob=cutmix_prob)
-    res = S.train(cfg, tr, va, seed=0)
-    assert all(math.isfinite(v) for v in res.train_loss)
-    # a mixed batch's loss differs from the plain loss of the same run
-    plain = S.train(replace(cfg, mix_prob=0.0), tr, va, seed=0)
-    assert res.train_loss[0] != plain.train_loss[0]
-
-
-def test_early_stopping_restores_the_best_epoch(small_digits) -> None:
-    tr, va, _ = small_digits
-    cfg = S.StackConfig.nothing_on(width=8, epochs=40, batch_size=16, lr=0.05, patience=2)
-    res = S.train(cfg, tr, va, seed=0)
-    best = min(range(len(res.val_loss)), key=res.val_loss.__getitem__) + 1
-    assert res.best_epoch == best
-    assert res.final_val_loss == res.val_loss[best - 1]        # the best weights are back
-    assert res.epochs_run < 40 and res.epochs_run == best + 2   # stopped after 2 bad epochs
-
-
-def test_without_early_stopping_the_last_epoch_is_kept(small_digits) -> None:
-    tr, va, _ = small_digits
-    res = S.train(TINY, tr, va, seed=0)
-    assert res.epochs_run == res.best_epoch == 2
-    assert res.final_val_loss == res.val_loss[-1]
-
-
-def test_a_last_batch_of_one_joins_the_previous_one(small_digits) -> None:
-    tr, va, _ = small_digits
-    # 120 = 7 * 17 + 1: without the fold, BatchNorm1d would see a batch of one and raise
-    cfg = S.StackConfig.nothing_on(arch="mlp", norm="batch", width=8, epochs=1, batch_size=17)
-    assert math.isfinite(S.train(cfg, tr, va, seed=0).train_loss[0])
-
-
-def test_device_argument_accepts_torch_device(small_digits) -> None:
-    tr, va, _ = small_digits
-    a = S.train(TINY, tr, va, seed=0, device=torch.device("cpu"))
-    b = S.train(TINY, tr, va, seed=0, device="cpu")
-    assert a.val_loss == b.val_loss
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_runs_on_cuda(small_digits) -> None:  # pragma: no cover - only where a GPU is present
-    tr, va, te = small_digits
-    cfg = S.StackConfig(width=4, epochs=2, batch_size=32, mix_prob=1.0, dropout=0.2)
-    res = S.train(cfg, tr, va, test_data=te, seed=0, device="cuda")
-    assert next(res.model.parameters()).device.type == "cuda"
-    assert 0.0 <= res.test_accuracy <= 1.0
-
-
-# --- Properties ---------------------------------------------------------------
-
-@settings(max_examples=25)
-@given(arch=st.sampled_from(S.ARCHS), norm=st.sampled_from(S.NORMS), c=st.sampled_from([1, 3]),
-       h=st.integers(1, 12), w=st.integers(1, 12), width=st.integers(1, 6), n=st.integers(2, 4))
-def test_build_model_maps_images_to_logits(arch, norm, c, h, w, width, n) -> None:
-    cfg = S.StackConfig(arch=arch, norm=norm, width=width, num_classes=3, dropout=0.5)
-    net = S.build_model(cfg, (c, h, w), generator=torch.Generator().manual_seed(0))
-    out = net(torch.rand(n, c, h, w, generator=torch.Generator().manual_seed(1)))
-    assert tuple(out.shape) == (n, 3) and bool(torch.isfinite(out).all())
-
-
-@given(st.lists(st.floats(0, 1), min_size=12, max_size=12), st.sampled_from(["weight_decay", "randaugment",
-                                                                              "label_smoothing"]))
-def test_marginals_average_to_the_grid_mean(values, knob) -> None:
-    res = hand_result()
-    res.val_accuracy = torch.tensor(values, dtype=torch.float64).reshape(3, 2, 2)
-    marg = res.marginal(knob, metric="val")
-    # a balanced grid: the mean of the marginal means is the grand mean
-    assert sum(marg) / len(marg) == pytest.approx(sum(values) / 12, abs=1e-12)
-    assert res.best()["val_accuracy"] == max(values)
-
-
-# --- Lab 6a, small --------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def lab_data() -> tuple[Split, Split, Split]:
-    return tuple(as_images(s) for s in digits(200, 200, seed=0))
-
-
-def test_sweep_grid_is_deterministic_and_beats_chance(lab_data) -> None:
-    grid = S.SweepGrid(weight_decay=(0.0,), randaugment=(False, True), label_smoothing=(0.0, 0.1))
-    base = S.StackConfig(width=16, epochs=20, lr=1e-2, patience=0, mix_prob=0.0, random_erasing=0.0)
-    res = S.sweep(grid, lab_data, base=base, seed=0)
-    assert tuple(res.test_accuracy.shape) == (1, 2, 2)
-    assert bool((res.test_accuracy > 0.5).all())             # chance is 0.1
-    # re-running one cell through train() gives the identical number
-    cell = S.train(replace(base, weight_decay=0.0, randaugment_ops=2, label_smoothing=0.1), *lab_data[:2],
-                   test_data=lab_data[2], seed=0)
-    assert cell.test_accuracy == res.test_accuracy[0, 1, 1].item()
-    # the effect the lab page shows, at a small size: RandAugment at magnitude 9 costs accuracy on 8x8 digits
-    assert res.marginal("randaugment")[0] > res.marginal("randaugment")[1] + 0.05
-
-
-def test_cifar10_sweep_on_a_tiny_generated_folder(tmp_path: Path) -> None:
-    g = torch.Generator().manual_seed(0)
-    train_imgs = torch.randint(0, 256, (30, 3, 32, 32), generator=g, dtype=torch.uint8)
-    test_imgs = torch.randint(0, 256, (10, 3, 32, 32), generator=g, dtype=torch.uint8)
-    write_cifar_batches(tmp_path, train_imgs, [i % 10 for i in range(30)], test_imgs, list(range(10)))
-    grid = S.SweepGrid(weight_decay=(0.0,), randaugment=(False, True), label_smoothing=(0.1,))
-    base = S.StackConfig(width=4, epochs=1, batch_size=8, mix_prob=0.5)
-    res = S.cifar10_sweep(tmp_path, grid, base=base, n_train=20, n_val=10, n_test=10, seed=0)
-    assert tuple(res.val_accuracy.shape) == (1, 2, 1)
-    assert bool(((res.test_accuracy >= 0) & (res.test_accuracy <= 1)).all())
-    # the 10 test images have 10 different labels, so accuracies are multiples of 1/10
-    assert torch.allclose(res.test_accuracy * 10, (res.test_accuracy * 10).round())
-    again = S.cifar10_sweep(tmp_path, grid, base=base, n_train=20, n_val=10, n_test=10, seed=0)
-    assert torch.equal(res.val_accuracy, again.val_accuracy)
-
-
-def test_cifar10_sweep_default_device_is_usable(tmp_path: Path) -> None:
-    g = torch.Generator().manual_seed(0)
-    imgs = torch.randint(0, 256, (10, 3, 32, 32), generator=g, dtype=torch.uint8)
-    write_cifar_batches(tmp_path, imgs, list(range(10)), imgs, list(range(10)))
-    grid = S.SweepGrid(weight_decay=(0.0,), randaugment=(False,), label_smoothing=(0.0,))
-    res = S.cifar10_sweep(tmp_path, grid, base=TINY, n_train=6, n_val=4, n_test=4)  # device=None: auto
-    assert res.val_accuracy.shape == (1, 1, 1)
+def test_count_parameters_by_hand() -> None:
+    assert S.count_parameters(nn.Linear(3, 2)) == 8                     # 3*2 + 2
+    assert S.count_parameters(nn.BatchNorm1d(4)) == 8                   # γ, β; running stats are buffers
+    frozen = nn.Linear(3, 2)
+    frozen.bias.requires_grad_(False)
+    assert S.count_parameters(frozen) == 6
 
 
 # --- One test per error message -------------------------------------------------
 
 @pytest.mark.parametrize(("field", "value", "exc", "match"), [
-    ("arch", "resnet", ValueError, r"arch must be one of \('cnn', 'mlp'\) \(got 'resnet'\)"),
+    ("arch", "resnet", ValueError, r"arch must be one of \('mlp', 'cnn'\) \(got 'resnet'\)"),
     ("width", 0, ValueError, r"width must be >= 1 \(got 0\)"),
     ("width", 2.0, TypeError, r"width must be an int \(got float 2.0\)"),
     ("norm", "instance", ValueError, r"norm must be one of"),
@@ -337,21 +278,23 @@ def test_cifar10_sweep_default_device_is_usable(tmp_path: Path) -> None:
     ("batch_size", 0, ValueError, r"batch_size must be >= 1 \(got 0\)"),
     ("num_classes", 1, ValueError, r"num_classes must be >= 2 \(got 1\)"),
 ])
-def test_config_rejects_bad_fields(field, value, exc, match) -> None:
+def test_config_rejects_bad_fields(field: str, value: object, exc: type[Exception], match: str) -> None:
     with pytest.raises(exc, match=match):
-        S.StackConfig(**{field: value})
+        S.StackConfig(**{field: value})  # type: ignore[arg-type]
 
 
-def test_build_model_errors() -> None:
-    g = torch.Generator()
+def test_piece_errors() -> None:
+    x, t = distinct_images(), torch.eye(8)
     with pytest.raises(TypeError, match="config must be a StackConfig"):
-        S.build_model({"arch": "cnn"}, (1, 8, 8), generator=g)  # type: ignore[arg-type]
+        S.augment_images(x, {"randaugment_ops": 2}, generator=gen())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"generator must be a torch\.Generator"):
-        S.build_model(S.StackConfig(), (1, 8, 8), generator=0)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"in_shape must be \(C, H, W\)"):
-        S.build_model(S.StackConfig(), (8, 8), generator=g)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"in_shape\[0\] must be >= 1 \(got 0\)"):
-        S.build_model(S.StackConfig(), (0, 8, 8), generator=g)
+        S.augment_images(x, S.StackConfig(), generator=0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="config must be a StackConfig"):
+        S.mix_batch(x, t, None, generator=gen())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"x must be 4-D"):
+        S.mix_batch(x.flatten(1), t, S.StackConfig(), generator=gen())
+    with pytest.raises(ValueError, match=r"x and targets must have the same batch size \(got 8 and 7\)"):
+        S.mix_batch(x, t[:7], S.StackConfig(), generator=gen())
 
 
 def test_standardize_errors() -> None:
@@ -361,133 +304,8 @@ def test_standardize_errors() -> None:
         S.Standardize(torch.tensor([0.5, 0.5]), torch.tensor([1.0]))
 
 
-def test_train_rejects_flat_digits(small_digits) -> None:
-    tr, va, _ = small_digits
-    flat = Split(tr.x.reshape(len(tr.y), 64), tr.y)
-    with pytest.raises(ValueError, match=r"train_data.x must be 4-D \(got 2-D, shape \(120, 64\)\)"):
-        S.train(TINY, flat, va)
-
-
-def test_train_errors(small_digits) -> None:
-    tr, va, te = small_digits
-    with pytest.raises(TypeError, match="config must be a StackConfig"):
-        S.train("stack", tr, va)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"val_data must be a regbook.data.Split \(got tuple\)"):
-        S.train(TINY, tr, (va.x, va.y))  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"train_data\.x must have a floating-point dtype"):
-        S.train(TINY, Split((tr.x * 16).to(torch.uint8), tr.y), va)
-    with pytest.raises(TypeError, match=r"train_data\.y must be a 1-D int64 tensor"):
-        S.train(TINY, Split(tr.x, tr.y.int()), va)
-    with pytest.raises(ValueError, match=r"train_data.x and train_data.y must have the same length \(got 120 and 11"):
-        S.train(TINY, Split(tr.x, tr.y[:-1]), va)
-    with pytest.raises(ValueError, match=r"test_data.y must hold class indices in \[0, 9\] \(got 0..10\)"):
-        S.train(TINY, tr, va, test_data=Split(te.x, torch.where(te.y == 9, 10, te.y)))
-    with pytest.raises(ValueError, match=r"train_data must hold at least 2 images \(got 1\)"):
-        S.train(TINY, Split(tr.x[:1], tr.y[:1]), va)
-    with pytest.raises(ValueError, match=r"val_data.x must have images of shape \(1, 8, 8\) like train_data.x"):
-        S.train(TINY, tr, Split(va.x[:, :, :4], va.y))
-    with pytest.raises(ValueError, match=r"seed must be >= 0 \(got -1\)"):
-        S.train(TINY, tr, va, seed=-1)
-
-
-def test_device_errors(small_digits) -> None:
-    tr, va, _ = small_digits
-    with pytest.raises(TypeError, match=r"device must be a str or torch\.device"):
-        S.train(TINY, tr, va, device=0)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="device must name a torch device such as 'cpu' or 'cuda'"):
-        S.train(TINY, tr, va, device="gpu0")
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown where no GPU is present")
-def test_missing_cuda_is_reported(small_digits) -> None:
-    tr, va, _ = small_digits
-    with pytest.raises(ValueError, match="device must be available on this machine"):
-        S.train(TINY, tr, va, device="cuda")
-
-
-def test_sweep_grid_errors() -> None:
-    with pytest.raises(ValueError, match=r"weight_decay must be a non-empty tuple \(got \[0.0\]\)"):
-        S.SweepGrid(weight_decay=[0.0])  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"label_smoothing must be a non-empty tuple \(got \(\)\)"):
-        S.SweepGrid(label_smoothing=())
-    with pytest.raises(ValueError, match=r"weight_decay must be >= 0 \(got -1.0\)"):
-        S.SweepGrid(weight_decay=(0.0, -1.0))
-    with pytest.raises(TypeError, match=r"randaugment must hold bools \(got int 0\)"):
-        S.SweepGrid(randaugment=(0, 1))  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0.0, 1.0\) \(got 1.0\)"):
-        S.SweepGrid(label_smoothing=(0.0, 1.0))
-
-
-def test_sweep_errors(small_digits) -> None:
-    with pytest.raises(TypeError, match="grid must be a SweepGrid"):
-        S.sweep({"weight_decay": (0.0,)}, small_digits)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"data must be a tuple \(train, val, test\)"):
-        S.sweep(S.SweepGrid(), small_digits[:2])  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="base must be a StackConfig"):
-        S.sweep(S.SweepGrid(), small_digits, base={"epochs": 1})  # type: ignore[arg-type]
-
-
-def test_marginal_errors() -> None:
-    with pytest.raises(ValueError, match="knob must be one of"):
-        hand_result().marginal("dropout")
-    with pytest.raises(ValueError, match="metric must be one of"):
-        hand_result().marginal("randaugment", metric="train")
-
-
-def test_cifar10_sweep_errors(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="path must be a CIFAR-10 python folder"):
-        S.cifar10_sweep(tmp_path, n_train=5, n_val=5, n_test=5)
-    with pytest.raises(ValueError, match=r"n_train \+ n_val must be <= 50000 \(got 50001\)"):
-        S.cifar10_sweep(tmp_path, n_train=50000, n_val=1)
-    with pytest.raises(ValueError, match=r"n_test must be <= 10000 \(got 10001\)"):
-        S.cifar10_sweep(tmp_path, n_test=10001)
-    with pytest.raises(ValueError, match=r"n_val must be >= 1 \(got 0\)"):
-        S.cifar10_sweep(tmp_path, n_val=0)
-    imgs = torch.zeros(10, 3, 32, 32, dtype=torch.uint8)
-    write_cifar_batches(tmp_path, imgs, [0] * 10, imgs, [0] * 10)
-    with pytest.raises(ValueError, match=r"n_train \+ n_val must be <= the 10 training images"):
-        S.cifar10_sweep(tmp_path, n_train=8, n_val=5, n_test=5)
-
-
-# --- The chapter's experiments, small --------------------------------------------
-
-@pytest.fixture(scope="module")
-def stack_data() -> tuple[Split, Split, Split]:
-    return tuple(as_images(s) for s in digits(200, 300, seed=0))
-
-
-def test_stack_without_randaugment_beats_nothing_on(stack_data) -> None:
-    # one seed of the chapter's comparison, with fewer epochs
-    cfgs = {"nothing on": S.StackConfig.nothing_on(epochs=40, lr=1e-2),
-            "everything on": S.StackConfig(epochs=40, lr=1e-2, patience=10),
-            "no RandAugment": S.StackConfig(epochs=40, lr=1e-2, patience=10, randaugment_ops=0)}
-    cmp = S.compare(cfgs, stack_data, seeds=(0,))
-    plain, full, no_ra = (cmp.test_accuracy(k)[0] for k in cfgs)
-    assert min(plain, full, no_ra) > 0.8                      # chance is 0.1
-    assert cmp.train_accuracy("nothing on")[0] > 0.97         # nothing on memorises the 200 images
-    assert no_ra > plain + 0.02 and no_ra > full + 0.02       # RandAugment at M = 9 is what costs
-
-
-def test_lab_cells_with_randaugment_on() -> None:
-    # lab 6a's cells with RandAugment on, at the lab's size: weight decay 0 / 0.5, label smoothing 0 / 0.1
-    data = tuple(as_images(s) for s in digits(300, 300, seed=0))
-    base = S.StackConfig(epochs=30, lr=1e-2, patience=0, mix_prob=0.0, random_erasing=0.0)
-    grid = S.SweepGrid(weight_decay=(0.0, 0.5), randaugment=(True,), label_smoothing=(0.0, 0.1))
-    acc = S.sweep(grid, data, base=base, seed=0).test_accuracy[:, 0, :]
-    assert bool((acc[:, 1] > acc[:, 0]).all())              # label smoothing helps at both decays
-    assert acc[1, 1] > acc[1, 0] + 0.02                       # most where the model struggles
-    assert bool((acc[1] < acc[0] - 0.03).all())               # weight decay 0.5 is too much
-
-
-def test_compare_errors(small_digits) -> None:
-    with pytest.raises(TypeError, match="configs must be a dict mapping names to StackConfig"):
-        S.compare({"a": 1}, small_digits)  # type: ignore[dict-item]
-    with pytest.raises(ValueError, match="configs must not be empty"):
-        S.compare({}, small_digits)
-    with pytest.raises(TypeError, match=r"data must be a tuple \(train, val, test\)"):
-        S.compare({"a": TINY}, list(small_digits))  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"seeds must be a non-empty tuple of ints \(got \(\)\)"):
-        S.compare({"a": TINY}, small_digits, seeds=())
-    cmp = S.compare({"a": TINY}, small_digits, seeds=(0,))
-    with pytest.raises(ValueError, match=r"name must be one of \('a',\) \(got 'b'\)"):
-        cmp.test_accuracy("b")
+def test_resnet_and_count_errors() -> None:
+    with pytest.raises(ValueError, match=r"num_classes must be >= 1 \(got 0\)"):
+        S.resnet50(0)
+    with pytest.raises(TypeError, match=r"model must be an nn\.Module"):
+        S.count_parameters([torch.zeros(2)])  # type: ignore[arg-type]
