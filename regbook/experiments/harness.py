@@ -291,10 +291,11 @@ class _SeedDropout(nn.Module):
         if not self.training or self.drop_prob == 0:
             return x
         keep = 1.0 - self.drop_prob
-        mask = torch.empty_like(x)
+        # masks come from each seed's own generator, on the generator's device (the CPU), then move to x's
+        mask = torch.empty(x.shape, dtype=x.dtype, device=self.generators[0].device)
         for i, g in enumerate(self.generators):
             mask[i].bernoulli_(keep, generator=g)
-        return x * mask / keep
+        return x * mask.to(x.device) / keep
 
 
 class SeedMLP(nn.Module):
