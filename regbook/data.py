@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -64,19 +65,24 @@ def digits(n_train: int, n_val: int, *, seed: int = 0) -> tuple[Split, Split, Sp
     >>> tuple(tr.x.shape), tuple(va.y.shape), len(te.y)
     ((100, 64), (50,), 1647)
     """
-    from sklearn.datasets import load_digits  # ships with scikit-learn: no download
-
     n_train = check_int("n_train", n_train, minimum=1)
     n_val = check_int("n_val", n_val, minimum=0)
     check_seed("seed", seed)
     if n_train + n_val > 1797 - 1:
         raise ValueError(f"n_train + n_val must be <= 1796 to leave a test split (got {n_train + n_val})")
-    data = load_digits()
-    x = torch.tensor(data.data, dtype=torch.float32) / 16.0
-    y = torch.tensor(data.target, dtype=torch.long)
+    x, y = _all_digits()
     perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
     tr, va, te = perm[:n_train], perm[n_train : n_train + n_val], perm[n_train + n_val :]
     return Split(x[tr], y[tr]), Split(x[va], y[va]), Split(x[te], y[te])
+
+
+@functools.lru_cache(maxsize=1)
+def _all_digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """All 1,797 digits, read once per process (indexing in :func:`digits` copies, so callers never share them)."""
+    from sklearn.datasets import load_digits  # ships with scikit-learn: no download
+
+    data = load_digits()
+    return torch.tensor(data.data, dtype=torch.float32) / 16.0, torch.tensor(data.target, dtype=torch.long)
 
 
 def flip_labels(y: torch.Tensor, fraction: float, *, num_classes: int, generator: torch.Generator) -> torch.Tensor:
