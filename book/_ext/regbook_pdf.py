@@ -9,8 +9,8 @@ resolve): a title page, a table of contents with page numbers, then each page
 starting on a new sheet. Ids are made unique per page and links between pages
 become links inside the PDF; links to things that exist only on the web site
 (module sources, downloads, search) point at ``--base-url`` if one is given
-and are plain text otherwise. Hidden code cells and folded solutions are shown
-open. Every interactive figure is replaced by its still fallback and a sentence
+and are plain text otherwise. Hidden code cells stay hidden (as on the page);
+folded solutions are printed open. Every interactive figure is replaced by its still fallback and a sentence
 saying that it is interactive on the web. Equations are typeset already (the
 build does it), so nothing has to run in the page before printing.
 
@@ -30,6 +30,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from bs4 import BeautifulSoup, Tag
@@ -61,7 +62,8 @@ pre, .highlight { white-space: pre-wrap; word-break: break-word; }
 div.cell_output img, figure img, img { max-width: 100%; height: auto; break-inside: avoid; }
 figure, table, div.math, .cell_output, mjx-container[display="true"] { break-inside: avoid; }
 h1, h2, h3 { break-after: avoid; }
-details > summary { display: none; }
+details > summary { list-style: none; font-weight: 600; }
+details > summary::-webkit-details-marker, details > summary::marker { display: none; content: ""; }
 details > *:not(summary) { display: block !important; }
 .rb-interactive-note { font-style: italic; border-left: 3px solid #0b4f8a; padding-left: .6em; }
 .headerlink, .copybtn, button, .toggle-details__summary, .d-print-none { display: none !important; }
@@ -128,8 +130,12 @@ def _widgets(article: Tag, soup: BeautifulSoup, where: str) -> int:
     return n
 
 
-def assemble(html_dir: Path, base_url: str | None = None, numbers: dict[str, int] | None = None) -> tuple[str, int]:
-    """The print document (HTML) and the number of interactive figures replaced by stills."""
+def assemble(html_dir: Path, base_url: str | None = None) -> tuple[str, int]:
+    """The print document (HTML) and the number of interactive figures replaced by stills.
+
+    The contents leave the page numbers empty (``<span class="rb-toc-num" data-for="page.html">``):
+    ``with_numbers`` fills them in once a first print has shown where each page starts.
+    """
     order = reading_order(html_dir)
     pages = {p for p, _, _ in order}
     index = BeautifulSoup((html_dir / "index.html").read_text(encoding="utf-8"), "html.parser")
@@ -146,7 +152,9 @@ def assemble(html_dir: Path, base_url: str | None = None, numbers: dict[str, int
         article = soup.select_one("article.bd-article")
         if article is None:
             continue
-        for el in article.select("script, .headerlink, button, .d-print-none, summary"):
+        # As the page shows it before anything is clicked: hidden code cells stay out; folded
+        # solutions (dropdowns) are printed open, under their title.
+        for el in article.select("script, .headerlink, button, .d-print-none, details.hide"):
             el.decompose()
         for d in article.find_all("details"):
             d["open"] = ""
@@ -166,9 +174,8 @@ def assemble(html_dir: Path, base_url: str | None = None, numbers: dict[str, int
         if caption and caption != last:
             toc.append(f'<li class="rb-toc-part">{caption}</li>')
             last = caption
-        num = str(numbers.get(page, "")) if numbers else ""
         toc.append(f'<li><a href="#{_anchor(page)}">{name}</a><span class="rb-toc-fill"></span>'
-                   f'<span class="rb-toc-num">{num}</span></li>')
+                   f'<span class="rb-toc-num" data-for="{page}"></span></li>')
     toc.append("</ol></section>")
     today = datetime.date.today().isoformat()
     web = f"<p>Web edition: {base_url}</p>" if base_url else ""
@@ -180,6 +187,12 @@ def assemble(html_dir: Path, base_url: str | None = None, numbers: dict[str, int
            f"<style>{''.join(math_css)}</style><style>{PRINT_CSS}</style></head>"
            f"<body><main class=\"bd-main\">{title_page}{''.join(toc)}{''.join(bodies)}</main></body></html>")
     return doc, widgets
+
+
+def with_numbers(doc: str, numbers: dict[str, int]) -> str:
+    """The print document with the contents' page numbers filled in."""
+    return re.sub(r'(<span class="rb-toc-num" data-for="([^"]+)">)(</span>)',
+                  lambda m: f"{m.group(1)}{numbers.get(m.group(2), '')}{m.group(3)}", doc)
 
 
 def _print(browser: object, html_file: Path, pdf: Path) -> None:
@@ -222,20 +235,24 @@ def build(html_dir: Path, out: Path, base_url: str | None = None) -> tuple[int, 
     from playwright.sync_api import sync_playwright
 
     order = reading_order(html_dir)
-    print_file = html_dir / PRINT_NAME
+    print_file = html_dir.resolve() / PRINT_NAME
     try:
         with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             draft = Path(tmp) / "draft.pdf"
+            t0 = time.perf_counter()
             doc, widgets = assemble(html_dir, base_url)
             print_file.write_text(doc, encoding="utf-8")
+            t1 = time.perf_counter()
             _print(browser, print_file, draft)
+            t2 = time.perf_counter()
             numbers = start_pages(draft, order)
-            doc, widgets = assemble(html_dir, base_url, numbers)
-            print_file.write_text(doc, encoding="utf-8")
+            print_file.write_text(with_numbers(doc, numbers), encoding="utf-8")
             out.parent.mkdir(parents=True, exist_ok=True)
             _print(browser, print_file, out)
+            t3 = time.perf_counter()
             browser.close()
+            print(f"assembled in {t1 - t0:.0f} s, printed twice in {t2 - t1:.0f} + {t3 - t2:.0f} s")
     finally:
         print_file.unlink(missing_ok=True)
     return widgets, len(numbers)

@@ -2,18 +2,20 @@
 
 It must be the whole book: a title page, a table of contents with page
 numbers, every chapter (by its title) in reading order, numbered pages, the
-BatchNorm worked example's 1.848, every interactive figure as a still with its
-sentence, and no TeX left untypeset.
+worked examples' numbers (the L2 step's 1.848, and BatchNorm's output vector
+as the build glued it), every interactive figure as a still with its sentence,
+and no TeX left untypeset.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 
 import pytest
 from bs4 import BeautifulSoup
-from sitekit import HTML, PDF_NAME, chapters
+from sitekit import BUILD, HTML, PDF_NAME, chapters
 
 PDF = HTML / PDF_NAME
 
@@ -73,9 +75,12 @@ def test_pages_are_numbered_and_the_contents_say_where(sheets: list[str]) -> Non
 
 
 @pytest.mark.xdist_group("pdf")
-def test_the_worked_example_and_the_math_are_there(sheets: list[str]) -> None:
+def test_the_worked_examples_and_the_math_are_there(sheets: list[str]) -> None:
     text = "\n".join(sheets)
-    assert "1.848" in text, "the BatchNorm worked example's 1.848 is not in the PDF"
+    assert "1.848" in text, "the L2 worked step's 1.848 is not in the PDF"
+    glued = json.loads((BUILD / "jupyter_execute" / "batchnorm.glue.json").read_text())
+    y = glued["bn_y_exact"]["data"]["text/plain"].strip("'\"")
+    assert y in _squash(text), f"BatchNorm's worked example y = {y} is not in the PDF"
     assert not re.search(r"\\\(|\\\[|\\frac|\\mathbb|\\begin\{", text), "untypeset TeX in the PDF"
 
 
