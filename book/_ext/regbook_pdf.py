@@ -242,6 +242,9 @@ def build(html_dir: Path, out: Path, base_url: str | None = None) -> tuple[int, 
             draft = Path(tmp) / "draft.pdf"
             t0 = time.perf_counter()
             doc, widgets = assemble(html_dir, base_url)
+            untypeset = len(re.findall(r'class="math notranslate nohighlight', doc)) - doc.count("<mjx-container")
+            if untypeset > 0:
+                raise SystemExit(f"{untypeset} equations in the built pages are not typeset: rebuild with `make html`")
             print_file.write_text(doc, encoding="utf-8")
             t1 = time.perf_counter()
             _print(browser, print_file, draft)

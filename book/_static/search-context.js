@@ -17,3 +17,9 @@ document.addEventListener("DOMContentLoaded", () => {
     return root.textContent;
   };
 });
+
+/* Opened from disk (file://), the browser refuses to fetch the pages the summaries come from;
+   list the results without summaries instead of failing on each one. */
+if (window.location.protocol === "file:" && typeof DOCUMENTATION_OPTIONS !== "undefined") {
+  DOCUMENTATION_OPTIONS.SHOW_SEARCH_SUMMARY = false;
+}

@@ -58,7 +58,7 @@ def test_axe_finds_nothing_in_light_and_dark(watched: Watched, site: str, name: 
     assert page.evaluate("document.documentElement.dataset.theme") == "light"
     light = _axe(page)
     page.emulate_media(color_scheme="dark")  # the reader's system switches to dark mode
-    page.wait_for_function("document.documentElement.dataset.theme === 'dark'", timeout=5_000)
+    page.wait_for_function("document.documentElement.dataset.theme === 'dark'", timeout=30_000)
     page.wait_for_timeout(300)  # colour transitions
     dark = _axe(page)
     assert (light, dark) == ([], []), f"axe, light: {light}\naxe, dark: {dark}"

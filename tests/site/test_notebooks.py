@@ -23,13 +23,15 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from sitekit import BUILD, HTML, NOTEBOOKS_ZIP, chapters
+from sitekit import BUILD, HTML, NOTEBOOKS_ZIP, ROOT, chapters
 
 NOTEBOOKS = [HTML / "_sources" / c.replace(".html", ".ipynb") for c in chapters()]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_downloaded_notebook_runs_standalone(path: Path, tmp_path: Path) -> None:
+def test_downloaded_notebook_runs_standalone(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kernel imports this checkout's regbook, as the build's kernels do (conf.py sets the same).
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
     local = tmp_path / path.name
     shutil.copy(path, local)
     nb = nbformat.read(local, as_version=4)
