@@ -56,9 +56,12 @@ extensions = [
     "regbook_claims",  # book/_ext: the claims ledger, filled with the chapters' glued values
     "regbook_viewcode",  # book/_ext: viewcode reads regbook from disk instead of importing it
     "regbook_chapters",  # book/_ext: plan, toctrees and API page from regbook.chapters.CHAPTERS
+    "regbook_site",  # book/_ext: icons cut to those used, book PDF in the download menu, page descriptions
+    "regbook_math",  # book/_ext: equations typeset at build time (MathJax under node), no MathJax in pages
 ]
 
 root_doc = "index"
+templates_path = ["book/_templates"]
 exclude_patterns = ["**.ipynb_checkpoints", "**/README.md", "_static/**", "_ext/**", "claims/**"]
 
 # `make page PAGE=<stem>`: build only that chapter (with the landing page, API
@@ -91,38 +94,62 @@ nb_merge_streams = True
 nb_render_markdown_format = "gfm"  # Markdown(...) output from cells may hold tables
 nb_execution_excludepatterns: list[str] = []
 
-# --- Offline MathJax ----------------------------------------------------
-# Sphinx would load MathJax from a CDN. sphinx-mathjax-offline ships MathJax 3
-# on PyPI; copy only what tex-chtml needs into the build tree and serve it from
-# _static (its own extension is not parallel-safe).
+# --- Equations ------------------------------------------------------------
+# Typeset at build time (book/_ext/regbook_math.py): MathJax 3 from the
+# sphinx-mathjax-offline wheel runs under node after the pages are written, and
+# the pages carry finished math, so they load no MathJax script (it was 0.66 to
+# 1.16 MB per page) and nothing from a CDN. Sphinx's mathjax extension still
+# writes the TeX markup; regbook_math removes the script tags it would add.
+# Only MathJax's web fonts are served, from _static.
 _mj_src = Path(str(metadata.distribution("sphinx-mathjax-offline").locate_file(
     "sphinx-mathjax-offline/static/mathjax")))
+_mj_fonts = "output/chtml/fonts/woff-v2"
 _mj_dst = BUILD / "_mathjax_static" / "mathjax"
-if not (_mj_dst / "tex-chtml.js").is_file():
-    for part in ("output/chtml/fonts", "input/tex/extensions"):
-        shutil.copytree(_mj_src / part, _mj_dst / part, dirs_exist_ok=True)
-    shutil.copy2(_mj_src / "tex-chtml.js", _mj_dst / "tex-chtml.js")
-mathjax_path = "mathjax/tex-chtml.js"
+if not (_mj_dst / _mj_fonts).is_dir() or (_mj_dst / "tex-chtml.js").exists():
+    shutil.rmtree(_mj_dst, ignore_errors=True)  # earlier builds copied the scripts too
+    shutil.copytree(_mj_src / _mj_fonts, _mj_dst / _mj_fonts)
+mathjax_path = "mathjax/tex-chtml.js"  # never loaded: regbook_math drops the tag
 
 # --- HTML ---------------------------------------------------------------
 html_theme = "sphinx_book_theme"
 html_title = "Regularization in Deep Learning"
 html_static_path = [str(BUILD / "_mathjax_static"), "book/_static"]
-html_css_files = ["regbook.css"]
+html_css_files = ["regbook.css", "site.css"]
+html_favicon = "book/_static/favicon.svg"
+html_search_scorer = "book/_static/search-scorer.js"
+# The landing page's description (and the fallback for pages without a paragraph).
+regbook_description = ("An executable textbook on regularization in deep learning: double descent, penalties, "
+                       "augmentation, Mixup, label smoothing, dropout and normalization, every number computed.")
 # Kernel-free interactive figures: plain JavaScript under book/_static/widgets/,
 # loaded on every page (they are small and activate only where their markup is).
 _widgets = ROOT / "book" / "_static" / "widgets"
-html_js_files = [f"widgets/{p.name}" for p in sorted(_widgets.glob("*.js"))]
+html_js_files = [f"widgets/{p.name}" for p in sorted(_widgets.glob("*.js"))] + ["site.js"]
 html_css_files += [f"widgets/{p.name}" for p in sorted(_widgets.glob("*.css"))]
 html_theme_options = {
     "show_toc_level": 2,
     "use_download_button": True,
     "home_page_in_toc": True,
     "navigation_with_keys": False,
+    # pydata-sphinx-theme 0.20 puts a second .primary-toggle/.secondary-toggle (and a
+    # search button) into the top navbar when navbar_persistent is left to its default;
+    # its script binds the first .primary-toggle it finds, so sphinx-book-theme's visible
+    # toggles did nothing (pydata-sphinx-theme#2451, sphinx-book-theme#1000). No navbar
+    # items: one toggle of each kind, in the article header. Search stays in the sidebar
+    # and the article header.
+    "navbar_persistent": [],
 }
-html_context = {"default_mode": "light"}
+html_context = {"default_mode": "auto"}  # follow the reader's light/dark preference
 html_last_updated_fmt = None
 html_show_sourcelink = False
+
+# --- Copy buttons -------------------------------------------------------
+# Copy what runs: strip ">>> " / "... " prompts (and "$ " in shell blocks) and
+# leave out the output lines of doctest-style examples.
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = True
+copybutton_remove_prompts = True
+copybutton_exclude = ".linenos, .gp, .go"
 
 # --- References ---------------------------------------------------------
 # The shared bibliography, plus any per-chapter additions in book/bib/.

@@ -1,39 +1,27 @@
 """Fixtures for the site tests: the built book served on localhost, and Chromium.
 
-These tests need a built book (`make html`) and Debian's Chromium
-(`/usr/bin/chromium`, or $REGBOOK_CHROMIUM). `make test` builds first and then
-runs them; `make site-tests` runs them alone. Playwright drives Chromium through
-`executable_path`, so it never downloads a browser.
+These tests need a built book (`make html` and `make pdf`, or `make dist`), Debian's
+Chromium (`/usr/bin/chromium`, or $REGBOOK_CHROMIUM) and the npm packages of
+package.json in ./node_modules (axe-core, lighthouse). `make test` builds and
+installs all of it first; `make site-tests` runs the tests alone. Playwright
+drives Chromium through `executable_path`, so it never downloads a browser.
 """
 
 from __future__ import annotations
 
-import functools
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from sitekit import ARGS, CHROMIUM, HTML, Watched
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+from sitekit import ARGS, CHROMIUM, HTML, Watched, serve
 
 
 @pytest.fixture(scope="session")
 def site() -> Iterator[str]:
     if not (HTML / "index.html").is_file():
         pytest.fail(f"no built book at {HTML}: run `make html` first")
-    handler = functools.partial(_Quiet, directory=str(HTML))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(HTML) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -51,5 +39,12 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def watched(browser: object, site: str) -> Iterator[Watched]:
     w = Watched(browser, site)
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def phone(browser: object, site: str) -> Iterator[Watched]:
+    w = Watched(browser, site, viewport=(390, 844))
     yield w
     w.close()

@@ -1,9 +1,11 @@
-"""Every downloadable chapter notebook runs on its own, and gives the book's numbers.
+"""Every downloadable chapter notebook carries the build's outputs, runs on its own, and gives the book's numbers.
 
-Each ``_sources/<chapter>.ipynb`` the build published is copied into an empty
-folder outside the repository and executed top to bottom with nbclient,
-against the installed ``regbook``; an error in any cell but the chapters'
-pitfall cells (tagged ``raises-exception``) fails the test.
+Each ``_sources/<chapter>.ipynb`` the build published starts with a note and a
+plain ``import regbook`` cell (nothing of the build's machinery imported or
+patched) and carries, cell by cell, the outputs the build recorded. It is
+copied into an empty folder outside the repository and executed top to bottom
+with nbclient, against the installed ``regbook``; an error in any cell but the
+chapters' pitfall cells (tagged ``raises-exception``) fails the test.
 
 That second, independent execution is also the determinism check: every value
 the chapter glues must come out identical, to the last printed digit, to the
@@ -15,22 +17,28 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from sitekit import BUILD, HTML, chapters
+from sitekit import BUILD, HTML, NOTEBOOKS_ZIP, ROOT, chapters
 
 NOTEBOOKS = [HTML / "_sources" / c.replace(".html", ".ipynb") for c in chapters()]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_downloaded_notebook_runs_standalone(path: Path, tmp_path: Path) -> None:
+def test_downloaded_notebook_runs_standalone(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kernel imports this checkout's regbook, as the build's kernels do (conf.py sets the same).
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
     local = tmp_path / path.name
     shutil.copy(path, local)
     nb = nbformat.read(local, as_version=4)
-    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), "downloads carry no outputs"
+    nbformat.validate(nb)
+    _starts_plainly(nb)
+    shipped = _glued(nb)
+    assert shipped, "the download carries no outputs of the build"
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     code = [c for c in nb.cells if c.cell_type == "code"]
 
@@ -44,17 +52,55 @@ def test_downloaded_notebook_runs_standalone(path: Path, tmp_path: Path) -> None
     unexpected = [c.source[:80] for c in code if raised(c) and c not in pitfalls]
     assert unexpected == []
 
-    again = {  # glue(..., display=False) stores its value under a mime prefix
-        o.metadata["scrapbook"]["name"]: o.data.get(o.metadata["scrapbook"].get("mime_prefix", "") + "text/plain")
-        for c in code for o in c.outputs
-        if o.output_type == "display_data" and "scrapbook" in o.get("metadata", {})
-    }
+    again = _glued(nb)
     built = {k: v["data"].get("text/plain") for k, v in
              json.loads((BUILD / "jupyter_execute" / f"{path.stem}.glue.json").read_text()).items()}
     assert set(again) == set(built), "the notebook glues other keys than the page"
     compared = {k for k, v in built.items() if not k.startswith("timing_") and not _is_figure(v)}
     differ = {k: (built[k], again[k]) for k in sorted(compared) if built[k] != again[k]}
     assert differ == {}, f"values that changed between two executions: {differ}"
+    stale = {k: (shipped.get(k), built[k]) for k in sorted(compared) if shipped.get(k) != built[k]}
+    assert stale == {}, f"outputs in the download that are not the build's: {stale}"
+
+
+def _glued(nb: nbformat.NotebookNode) -> dict[str, object]:
+    """Glue key -> its text/plain value, from the outputs of a notebook's code cells."""
+    return {  # glue(..., display=False) stores its value under a mime prefix
+        o.metadata["scrapbook"]["name"]: o.data.get(o.metadata["scrapbook"].get("mime_prefix", "") + "text/plain")
+        for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+        if o.output_type == "display_data" and "scrapbook" in o.get("metadata", {})
+    }
+
+
+def _starts_plainly(nb: nbformat.NotebookNode) -> None:
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    first = [line for line in code[0].source.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert first[0] == "import regbook", f"the first code cell is not a plain import of regbook: {code[0].source!r}"
+    everything = "\n".join(c.source for c in code)
+    for patch in ("myst_nb.glue =", "_book_glue", "regbook sources behind this page", "sys.path", "PYTHONPATH"):
+        assert patch not in everything, f"build machinery in the download: {patch!r}"
+
+
+def test_the_zip_holds_every_chapter_notebook() -> None:
+    with zipfile.ZipFile(HTML / NOTEBOOKS_ZIP) as zf:
+        names = {Path(n).name: n for n in zf.namelist()}
+        assert "README.txt" in names
+        for path in NOTEBOOKS:
+            assert path.name in names, f"{path.name} not in {NOTEBOOKS_ZIP}"
+            assert zf.read(names[path.name]) == path.read_bytes(), f"{path.name} in the zip differs from the download"
+
+
+def test_figures_travel_with_the_notebooks() -> None:
+    """A {glue:figure} becomes the build's figure, attached to the Markdown cell that shows it."""
+    attached = 0
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        for c in nb.cells:
+            for name, bundle in c.get("attachments", {}).items():
+                assert f"attachment:{name}" in c.source
+                assert any(m.startswith("image/") for m in bundle)
+                attached += 1
+    assert attached >= 5
 
 
 def _is_figure(text_plain: object) -> bool:

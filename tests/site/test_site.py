@@ -66,18 +66,6 @@ def test_search_finds_a_chapter_by_a_word_in_it(watched: Watched, site: str) -> 
     assert watched.errors == []
 
 
-def test_figures_stay_readable_in_dark_mode(browser: object, site: str) -> None:
-    w = Watched(browser, site, color_scheme="dark")
-    try:
-        w.page.goto(f"{site}/penalties.html", wait_until="networkidle")
-        w.page.evaluate("document.documentElement.dataset.theme = 'dark'")
-        bg = w.page.eval_on_selector("figure img", "i => getComputedStyle(i).backgroundColor")
-        assert bg == "rgb(255, 255, 255)", bg  # figures keep an opaque white ground on a dark page
-        assert w.errors == []
-    finally:
-        w.close()
-
-
 def _outputs(widget: object) -> list[str]:
     return widget.locator("output").all_inner_texts()  # type: ignore[attr-defined, no-any-return]
 

@@ -1,0 +1,94 @@
+"""The PDF edition (`make pdf`), read back with poppler's pdftotext and pdfinfo.
+
+It must be the whole book: a title page, a table of contents with page
+numbers, every chapter (by its title) in reading order, numbered pages, the
+worked examples' numbers (the L2 step's 1.848, and BatchNorm's output vector
+as the build glued it), every interactive figure as a still with its sentence,
+and no TeX left untypeset.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+from bs4 import BeautifulSoup
+from sitekit import BUILD, HTML, PDF_NAME, chapters
+
+PDF = HTML / PDF_NAME
+
+
+@pytest.fixture(scope="module")
+def sheets() -> list[str]:
+    assert PDF.is_file(), f"no PDF at {PDF}: run `make pdf`"
+    text = subprocess.run(["pdftotext", "-layout", str(PDF), "-"], check=True, capture_output=True, text=True).stdout
+    return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
+
+
+def _title(page: str) -> str:
+    soup = BeautifulSoup((HTML / page).read_text(), "html.parser")
+    h1 = soup.select_one("article h1")
+    assert h1 is not None, page
+    return " ".join(h1.get_text(" ", strip=True).replace("#", "").split())
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"\s+", " ", s)
+
+
+@pytest.mark.xdist_group("pdf")
+def test_the_pdf_has_the_whole_book(sheets: list[str]) -> None:
+    info = subprocess.run(["pdfinfo", str(PDF)], check=True, capture_output=True, text=True).stdout
+    n = int(re.search(r"Pages:\s+(\d+)", info).group(1))  # type: ignore[union-attr]
+    assert n == len(sheets)
+    assert n >= 10 * len(chapters()), f"{n} pages for {len(chapters())} chapters: not the whole book"
+    assert "Regularization in Deep Learning" in _squash(sheets[0]), "no title page"
+    assert "Contents" in sheets[1], "no table of contents after the title page"
+    body = [_squash(s) for s in sheets]
+    last = 0
+    for chapter in chapters():
+        title = _title(chapter)
+        found = [i for i, s in enumerate(body) if i >= 2 and title in s]
+        assert found, f"chapter {chapter!r} ({title!r}) is not in the PDF"
+        assert found[0] >= last, f"{chapter} out of reading order"
+        last = found[0]
+        assert title in _squash(sheets[1]) + _squash(sheets[2]), f"{title!r} missing from the contents"
+
+
+@pytest.mark.xdist_group("pdf")
+def test_pages_are_numbered_and_the_contents_say_where(sheets: list[str]) -> None:
+    numbered = 0
+    for i, sheet in enumerate(sheets):
+        lines = [line.strip() for line in sheet.strip().splitlines() if line.strip()]
+        if lines and lines[-1] == str(i + 1):
+            numbered += 1
+    assert numbered >= 0.95 * len(sheets), f"only {numbered} of {len(sheets)} pages end with their number"
+    toc = _squash(sheets[1])
+    for chapter in chapters()[:3]:
+        title = _title(chapter)
+        m = re.search(re.escape(title) + r"[ .]*(\d+)", toc)
+        assert m, f"no page number for {title!r} in the contents"
+        page = int(m.group(1))
+        assert title in _squash(sheets[page - 1]), f"the contents send {title!r} to page {page}, it is not there"
+
+
+@pytest.mark.xdist_group("pdf")
+def test_the_worked_examples_and_the_math_are_there(sheets: list[str]) -> None:
+    text = "\n".join(sheets)
+    assert "1.848" in text, "the L2 worked step's 1.848 is not in the PDF"
+    glued = json.loads((BUILD / "jupyter_execute" / "batchnorm.glue.json").read_text())
+    y = glued["bn_y_exact"]["data"]["text/plain"].strip("'\"")
+    assert y in _squash(text), f"BatchNorm's worked example y = {y} is not in the PDF"
+    # Math delimiters left in the text would be an equation MathJax did not typeset (TeX inside
+    # code listings, such as a docstring's :math:`...`, is code and stays as it is).
+    assert not re.search(r"\\\(|\\\)|\\\[|\\\]", text), "untypeset math in the PDF"
+
+
+@pytest.mark.xdist_group("pdf")
+def test_interactive_figures_are_stills_with_a_sentence(sheets: list[str]) -> None:
+    widgets = sum(p.read_text().count('class="rb-widget"') for p in HTML.glob("*.html"))
+    assert widgets >= 1
+    text = _squash("\n".join(sheets))
+    assert text.count("This figure is interactive in the web edition") == widgets
