@@ -27,40 +27,37 @@ both are one formula, :math:`\beta_\lambda = V\,\mathrm{diag}\big(s/(s^2+\lambda
 Near :math:`p = n` the smallest singular value of :math:`\Phi` approaches zero,
 so the minimum-norm fit divides by almost nothing: its norm, and with it the test
 error, spikes. A ridge :math:`\lambda > 0` caps :math:`s/(s^2+\lambda)` at
-:math:`1/(2\sqrt\lambda)` and removes the spike (Nakkiran et al., 2020).
+:math:`1/(2\sqrt\lambda)` and damps the spike (:func:`ridge_filter`).
+
+This module holds the model and its fits; the width sweep over seeds is
+:func:`regbook.experiments.double_descent.double_descent_curve`.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 
 from regbook._checks import (
+    check_count,
     check_float_tensor,
     check_generator,
-    check_in_range,
-    check_int,
     check_nonnegative,
     check_positive,
 )
-from regbook.data import digits, flip_labels
 
 __all__ = [
-    "DoubleDescentResult",
-    "double_descent_curve",
     "gradient_descent_fit",
     "min_norm_fit",
+    "pinv_cutoff",
     "random_feature_weights",
     "random_features",
+    "ridge_filter",
     "ridge_fit",
     "ridge_path",
 ]
-
-NUM_CLASSES = 10
 
 
 def random_feature_weights(
@@ -93,8 +90,8 @@ def random_feature_weights(
     >>> tuple(w.shape), w.dtype, round(w.var().item() * 64, 1)
     ((64, 500), torch.float64, 1.0)
     """
-    in_features = check_int("in_features", in_features, minimum=1)
-    num_features = check_int("num_features", num_features, minimum=1)
+    in_features = check_count("in_features", in_features)
+    num_features = check_count("num_features", num_features)
     check_generator("generator", generator)
     if not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating-point dtype (got {dtype})")
@@ -107,6 +104,8 @@ def random_features(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
     The factor :math:`1/\sqrt p` keeps :math:`\phi(x)^\top\phi(x')` of order one
     whatever the width, so one ridge :math:`\lambda` means the same at every width.
+    Leading batch dimensions (e.g. one weight matrix per seed) are matched
+    pairwise, as in :func:`torch.matmul`.
 
     Args:
         x: Inputs, one row per example.
@@ -116,11 +115,12 @@ def random_features(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         The feature matrix :math:`\Phi`.
 
     Raises:
-        ValueError: If ``x`` or ``weight`` is not 2-D or their inner sizes differ.
+        ValueError: If ``x`` or ``weight`` has fewer than 2 dimensions, their
+            inner sizes differ, or their batch dimensions do not match.
         TypeError: If either is not a floating tensor.
 
     Shape:
-        ``x``: :math:`(n, d)`; ``weight``: :math:`(d, p)`; output: :math:`(n, p)`.
+        ``x``: :math:`(\ldots, n, d)`; ``weight``: :math:`(\ldots, d, p)`; output: :math:`(\ldots, n, p)`.
 
     Worked example: :math:`x = (1, -1)`, :math:`W = \begin{pmatrix}1 & 2 & 0 & 1\\ 1 & 0 & 2 & -1\end{pmatrix}`
     gives :math:`xW = (0, 2, -2, 2)`, ReLU :math:`(0, 2, 0, 2)`, divided by :math:`\sqrt 4 = 2`:
@@ -129,14 +129,32 @@ def random_features(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     >>> random_features(torch.tensor([[1.0, -1.0]]), w).tolist()
     [[0.0, 1.0, 0.0, 1.0]]
     """
-    check_float_tensor("x", x, ndim=2)
-    check_float_tensor("weight", weight, ndim=2)
-    if x.shape[1] != weight.shape[0]:
+    check_float_tensor("x", x)
+    check_float_tensor("weight", weight)
+    for name, t in (("x", x), ("weight", weight)):
+        if t.ndim < 2:
+            raise ValueError(f"{name} must be at least 2-D (got {t.ndim}-D, shape {tuple(t.shape)})")
+    if x.shape[-1] != weight.shape[-2]:
         raise ValueError(
-            f"x has {x.shape[1]} columns but weight has {weight.shape[0]} rows; they must match "
+            f"x has {x.shape[-1]} columns but weight has {weight.shape[-2]} rows; they must match "
             f"(got x {tuple(x.shape)}, weight {tuple(weight.shape)})"
         )
-    return torch.relu(x @ weight) / math.sqrt(weight.shape[1])
+    _check_device("x", x, "weight", weight)
+    if x.shape[:-2] != weight.shape[:-2]:
+        raise ValueError(
+            f"x and weight must have the same batch dimensions "
+            f"(got {tuple(x.shape[:-2])} and {tuple(weight.shape[:-2])})"
+        )
+    p = weight.shape[-1]
+    # idea-start
+    phi = torch.relu(x @ weight) / math.sqrt(p)   # (..., n, p)
+    # idea-end
+    return phi
+
+
+def _check_device(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor) -> None:
+    if a.device != b.device:
+        raise ValueError(f"{name_a} and {name_b} must be on the same device (got {a.device} and {b.device})")
 
 
 def _check_design(features: torch.Tensor, targets: torch.Tensor) -> None:
@@ -151,6 +169,7 @@ def _check_design(features: torch.Tensor, targets: torch.Tensor) -> None:
         )
     if features.dtype != targets.dtype:
         raise TypeError(f"features and targets must have the same dtype (got {features.dtype} and {targets.dtype})")
+    _check_device("features", features, "targets", targets)
 
 
 def min_norm_fit(features: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -185,7 +204,9 @@ def min_norm_fit(features: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     [1.0, 1.0]
     """
     _check_design(features, targets)
-    beta: torch.Tensor = torch.linalg.pinv(features) @ targets
+    # idea-start
+    beta: torch.Tensor = torch.linalg.pinv(features) @ targets     # Φ⁺ Y
+    # idea-end
     return beta
 
 
@@ -227,13 +248,63 @@ def ridge_fit(features: torch.Tensor, targets: torch.Tensor, *, lam: float) -> t
     if lam == 0.0:
         return min_norm_fit(features, targets)
     n, p = features.shape
-    if p <= n:
-        eye = torch.eye(p, dtype=features.dtype)
-        beta: torch.Tensor = torch.linalg.solve(features.T @ features + lam * eye, features.T @ targets)
-        return beta
-    eye = torch.eye(n, dtype=features.dtype)
-    dual: torch.Tensor = torch.linalg.solve(features @ features.T + lam * eye, targets)
-    return features.T @ dual
+    # idea-start
+    beta: torch.Tensor
+    if p <= n:   # (ΦᵀΦ + λI_p)⁻¹ ΦᵀY: a p×p system
+        eye_p = torch.eye(p, dtype=features.dtype, device=features.device)
+        beta = torch.linalg.solve(features.T @ features + lam * eye_p,
+                                  features.T @ targets)
+    else:        # Φᵀ(ΦΦᵀ + λI_n)⁻¹ Y: the same β from an n×n system
+        eye_n = torch.eye(n, dtype=features.dtype, device=features.device)
+        beta = features.T @ torch.linalg.solve(features @ features.T + lam * eye_n, targets)
+    # idea-end
+    return beta
+
+
+def ridge_filter(s: torch.Tensor, lam: float, *, cutoff: float | torch.Tensor = 0.0) -> torch.Tensor:
+    r"""Ridge's spectral filter: what the fit multiplies each singular direction by.
+
+    .. math:: f_\lambda(s) = \frac{s}{s^2 + \lambda}, \qquad
+              \beta_\lambda = V\,\mathrm{diag}\big(f_\lambda(s)\big)\,U^\top Y .
+
+    For :math:`\lambda = 0` this is :math:`1/s`, the minimum-norm fit, except
+    that singular values at or below ``cutoff`` (numerically zero) get 0, as
+    :func:`torch.linalg.pinv` does. For :math:`\lambda > 0` the filter never
+    exceeds :math:`1/(2\sqrt\lambda)` (reached at :math:`s = \sqrt\lambda`), so
+    tiny singular values can no longer blow the fit up.
+
+    Args:
+        s: Singular values, any shape, :math:`\ge 0`.
+        lam: Ridge strength :math:`\lambda \ge 0`.
+        cutoff: For ``lam=0`` only: singular values ``<= cutoff`` are dropped.
+            A number, or a tensor broadcastable against ``s`` (one cut-off per matrix).
+
+    Returns:
+        :math:`f_\lambda(s)`, the shape of ``s``.
+
+    Raises:
+        ValueError: If ``lam < 0``.
+        TypeError: If ``s`` is not a floating tensor.
+
+    >>> s = torch.tensor([4.0, 1.0, 0.25], dtype=torch.float64)
+    >>> ridge_filter(s, 0.0).tolist()                           # 1/s
+    [0.25, 1.0, 4.0]
+    >>> [round(f, 6) for f in ridge_filter(s, 1.0).tolist()]    # s/(s^2 + 1): 4/17, 1/2, 0.25/1.0625
+    [0.235294, 0.5, 0.235294]
+    """
+    check_float_tensor("s", s)
+    lam = check_nonnegative("lam", lam)
+    if isinstance(cutoff, torch.Tensor):
+        check_float_tensor("cutoff", cutoff)
+        _check_device("s", s, "cutoff", cutoff)
+    else:
+        cutoff = check_nonnegative("cutoff", cutoff)
+    if lam > 0.0:
+        # idea-start
+        return s / (s * s + lam)
+        # idea-end
+    kept = s > cutoff
+    return torch.where(kept, 1.0 / torch.where(kept, s, torch.ones_like(s)), torch.zeros_like(s))
 
 
 def ridge_path(features: torch.Tensor, targets: torch.Tensor, *, lams: Sequence[float]) -> list[torch.Tensor]:
@@ -261,32 +332,45 @@ def ridge_path(features: torch.Tensor, targets: torch.Tensor, *, lams: Sequence[
     [[1.0, 1.0], [0.666666666667, 0.666666666667]]
     """
     _check_design(features, targets)
+    if isinstance(lams, str | bytes) or not isinstance(lams, Sequence):
+        raise TypeError(f"lams must be a sequence of numbers (got {type(lams).__name__})")
     if len(lams) == 0:
         raise ValueError("lams must not be empty (got 0 values)")
-    lam_list = [check_nonnegative("lams[i]", lam) for lam in lams]
-    _, s, vh, uty, cutoff = _svd(features, targets)
-    return [vh.T @ _scale(_filter(s, lam, cutoff), uty) for lam in lam_list]
-
-
-def _svd(
-    features: torch.Tensor, targets: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, float]:
-    """Thin SVD Φ = U diag(s) Vᵀ, Uᵀ Y, and pinv's cut-off max(n, p) · eps · s_max."""
+    lam_list = [check_nonnegative(f"lams[{i}]", lam) for i, lam in enumerate(lams)]
     u, s, vh = torch.linalg.svd(features, full_matrices=False)
-    cutoff = max(features.shape) * torch.finfo(features.dtype).eps * float(s.max())
-    return u, s, vh, u.T @ targets, cutoff
+    cutoff = pinv_cutoff(features, s)
+    uty = u.T @ targets
+    out = []
+    for lam in lam_list:
+        filt = ridge_filter(s, lam, cutoff=cutoff)
+        out.append(vh.T @ (filt[:, None] * uty if uty.ndim == 2 else filt * uty))
+    return out
 
 
-def _filter(s: torch.Tensor, lam: float, cutoff: float) -> torch.Tensor:
-    """Ridge's spectral filter s / (s² + λ); for λ = 0, 1/s on the singular values pinv keeps, else 0."""
-    if lam > 0.0:
-        return s / (s * s + lam)
-    kept = s > cutoff
-    return torch.where(kept, 1.0 / torch.where(kept, s, torch.ones_like(s)), torch.zeros_like(s))
+def pinv_cutoff(features: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    r"""The singular-value cut-off of :func:`torch.linalg.pinv`: :math:`\max(n, p)\,\epsilon\,s_{\max}`.
 
+    Args:
+        features: :math:`\Phi`, shape :math:`(\ldots, n, p)`.
+        s: Its singular values, shape :math:`(\ldots, r)`.
 
-def _scale(filt: torch.Tensor, uty: torch.Tensor) -> torch.Tensor:
-    return filt[:, None] * uty if uty.ndim == 2 else filt * uty
+    Returns:
+        One cut-off per matrix, shape :math:`(\ldots, 1)`.
+
+    Raises:
+        TypeError, ValueError: If ``features`` is not a floating tensor of at least 2 dimensions, or ``s``
+            is not a non-empty floating tensor with the same leading dimensions.
+    """
+    check_float_tensor("features", features)
+    check_float_tensor("s", s)
+    if features.ndim < 2:
+        raise ValueError(f"features must be at least 2-D (got {features.ndim}-D)")
+    if s.ndim != features.ndim - 1 or s.shape[:-1] != features.shape[:-2]:
+        raise ValueError(f"s must have shape (..., r) matching features' leading dimensions "
+                         f"(got s {tuple(s.shape)}, features {tuple(features.shape)})")
+    _check_device("features", features, "s", s)
+    n, p = features.shape[-2:]
+    return max(n, p) * torch.finfo(features.dtype).eps * s.amax(-1, keepdim=True)
 
 
 def gradient_descent_fit(
@@ -306,13 +390,13 @@ def gradient_descent_fit(
         features: :math:`\Phi`, shape :math:`(n, p)`.
         targets: :math:`Y`, shape :math:`(n,)` or :math:`(n, k)`.
         steps: Number of steps, ``>= 1``.
-        lr: Step size :math:`\eta > 0`; default :math:`1/s_{\max}^2`, which is stable.
+        lr: Step size :math:`0 < \eta < 2/s_{\max}^2` (larger steps diverge); default :math:`1/s_{\max}^2`.
 
     Returns:
         :math:`\beta` after ``steps`` steps.
 
     Raises:
-        ValueError: If ``steps < 1``, ``lr <= 0`` or the shapes do not fit.
+        ValueError: If ``steps < 1``, ``lr`` is outside :math:`(0, 2/s_{\max}^2)` or the shapes do not fit.
 
     The line :math:`\beta_1 + \beta_2 = 2` again; from zero, every step moves
     along :math:`(1, 1)`, so gradient descent lands on the minimum-norm point:
@@ -322,147 +406,15 @@ def gradient_descent_fit(
     [1.0, 1.0]
     """
     _check_design(features, targets)
-    steps = check_int("steps", steps, minimum=1)
-    step = 1.0 / float(torch.linalg.matrix_norm(features, ord=2)) ** 2 if lr is None else check_positive("lr", lr)
-    beta = torch.zeros((features.shape[1], *targets.shape[1:]), dtype=features.dtype)
+    steps = check_count("steps", steps)
+    s_max_sq = 1.0 if features.is_meta else float(torch.linalg.matrix_norm(features.detach(), ord=2)) ** 2
+    step = 1.0 / max(s_max_sq, torch.finfo(features.dtype).tiny) if lr is None else check_positive("lr", lr)
+    if step * s_max_sq >= 2.0:
+        raise ValueError(f"lr must be < 2 / s_max(features)^2 = {2.0 / s_max_sq:.3g} for gradient descent "
+                         f"to converge (got {lr})")
+    beta = torch.zeros((features.shape[1], *targets.shape[1:]), dtype=features.dtype, device=features.device)
+    # idea-start
     for _ in range(steps):
-        beta = beta - step * (features.T @ (features @ beta - targets))
+        beta = beta - step * (features.T @ (features @ beta - targets))   # β − η Φᵀ(Φβ − Y)
+    # idea-end
     return beta
-
-
-@dataclass(frozen=True)
-class DoubleDescentResult:
-    """Test and training error of random-feature regression against the number of features.
-
-    Every error is a mean over ``seeds``; ``test_mse[i][j]`` belongs to
-    ``ridges[i]`` and ``widths[j]``.
-
-    Attributes:
-        widths: Numbers of random features :math:`p`, increasing.
-        ridges: Ridge strengths :math:`\\lambda` (0 = minimum norm).
-        n_train: Number of training examples :math:`n` (the threshold is at :math:`p = n`).
-        n_test: Number of test examples.
-        label_noise: Fraction of training labels replaced by a wrong class.
-        seeds: The seeds averaged over.
-        test_mse: Squared error :math:`\\lVert\\hat y - e_y\\rVert^2` against the clean one-hot test labels.
-        test_error: Fraction of test digits misclassified (arg max of :math:`\\hat y`).
-        train_mse: The same squared error on the (possibly noisy) training labels.
-        weight_norm: :math:`\\lVert\\beta\\rVert_F` of the fitted read-out.
-    """
-
-    widths: list[int]
-    ridges: list[float]
-    n_train: int
-    n_test: int
-    label_noise: float
-    seeds: list[int]
-    test_mse: list[list[float]]
-    test_error: list[list[float]]
-    train_mse: list[list[float]]
-    weight_norm: list[list[float]]
-
-    def peak_width(self, ridge_index: int = 0) -> int:
-        """The width with the largest mean test MSE for ``ridges[ridge_index]``."""
-        curve = self.test_mse[ridge_index]
-        return self.widths[max(range(len(curve)), key=curve.__getitem__)]
-
-
-def double_descent_curve(
-    *,
-    widths: Sequence[int],
-    n_train: int = 150,
-    ridges: Sequence[float] = (0.0,),
-    label_noise: float = 0.0,
-    seeds: Sequence[int] = (0, 1, 2, 3, 4),
-    data_seed: int = 0,
-) -> DoubleDescentResult:
-    r"""Sweep the width of a random-ReLU-feature model on the 8×8 digits.
-
-    The recipe of Belkin et al. (2019), Fig. 2, at laptop scale:
-
-    1. ``n_train`` digits for training (a seeded split, :func:`regbook.data.digits`),
-       all the others for testing; pixels centred by the training mean.
-    2. For each seed, a fraction ``label_noise`` of the training labels is
-       replaced by a wrong class (:func:`regbook.data.flip_labels`; with 0 no
-       label changes, and the features below are the same as with noise).
-    3. For each width :math:`p`, draw :math:`W` (:func:`random_feature_weights`),
-       build :math:`\Phi` (:func:`random_features`), and fit the read-out to the
-       one-hot labels for every :math:`\lambda` in ``ridges`` at once, from one
-       SVD of :math:`\Phi` as in :func:`ridge_path` (:math:`\lambda = 0` is the
-       minimum-norm fit).
-    4. Score against the clean one-hot test labels; average over seeds.
-
-    Args:
-        widths: Numbers of random features to try (each ``>= 1``), increasing.
-        n_train: Training examples :math:`n` (20 to 1000).
-        ridges: Ridge strengths :math:`\lambda \ge 0`.
-        label_noise: Fraction of wrong training labels, in :math:`[0, 0.9]`.
-        seeds: Seeds of the features and label noise (at least one).
-        data_seed: Seed of the train/test split.
-
-    Returns:
-        A :class:`DoubleDescentResult`.
-
-    Raises:
-        ValueError: If an argument is out of range or a sequence is empty or unsorted.
-    """
-    if len(widths) == 0:
-        raise ValueError("widths must not be empty (got 0 widths)")
-    width_list = [check_int("widths[i]", p, minimum=1) for p in widths]
-    if any(b <= a for a, b in itertools.pairwise(width_list)):
-        raise ValueError(f"widths must be strictly increasing (got {width_list})")
-    n_train = check_int("n_train", n_train, minimum=20)
-    if n_train > 1000:
-        raise ValueError(f"n_train must be <= 1000 to leave a test split (got {n_train})")
-    if len(ridges) == 0:
-        raise ValueError("ridges must not be empty (got 0 values)")
-    ridge_list = [check_nonnegative("ridges[i]", lam) for lam in ridges]
-    label_noise = check_in_range("label_noise", label_noise, 0.0, 0.9)
-    if len(seeds) == 0:
-        raise ValueError("seeds must not be empty (got 0 seeds)")
-    seed_list = [check_int("seeds[i]", s) for s in seeds]
-    check_int("data_seed", data_seed)
-
-    train, _, test = digits(n_train, 0, seed=data_seed)
-    x_tr, x_te = train.x.double(), test.x.double()
-    mean = x_tr.mean(0)
-    x_tr, x_te = x_tr - mean, x_te - mean
-    y_te = torch.nn.functional.one_hot(test.y, NUM_CLASSES).double()
-
-    shape = (len(ridge_list), len(width_list))
-    sums = {key: torch.zeros(shape, dtype=torch.float64) for key in ("test", "err", "train", "norm")}
-    for seed in seed_list:
-        gen = torch.Generator().manual_seed(seed)
-        y_noisy = flip_labels(train.y, label_noise, num_classes=NUM_CLASSES, generator=gen)
-        y_tr = torch.nn.functional.one_hot(y_noisy, NUM_CLASSES).double()
-        for j, p in enumerate(width_list):
-            w = random_feature_weights(x_tr.shape[1], p, generator=gen)
-            phi_tr, phi_te = random_features(x_tr, w), random_features(x_te, w)
-            # β_λ = V c_λ with c_λ = filter_λ(s) ⊙ UᵀY (as in ridge_path), so predictions
-            # are (Φ V) c_λ and ‖β_λ‖ = ‖c_λ‖: one SVD and one projection serve every λ.
-            u, s, vh, uty, cutoff = _svd(phi_tr, y_tr)
-            proj_tr, proj_te = u * s, phi_te @ vh.T
-            for i, lam in enumerate(ridge_list):
-                coef = _scale(_filter(s, lam, cutoff), uty)
-                pred_te = proj_te @ coef
-                sums["test"][i, j] += ((pred_te - y_te) ** 2).sum(1).mean()
-                sums["err"][i, j] += (pred_te.argmax(1) != test.y).double().mean()
-                sums["train"][i, j] += ((proj_tr @ coef - y_tr) ** 2).sum(1).mean()
-                sums["norm"][i, j] += coef.norm()
-
-    def mean_of(key: str) -> list[list[float]]:
-        out: list[list[float]] = (sums[key] / len(seed_list)).tolist()
-        return out
-
-    return DoubleDescentResult(
-        widths=width_list,
-        ridges=ridge_list,
-        n_train=n_train,
-        n_test=len(test.y),
-        label_noise=label_noise,
-        seeds=seed_list,
-        test_mse=mean_of("test"),
-        test_error=mean_of("err"),
-        train_mse=mean_of("train"),
-        weight_norm=mean_of("norm"),
-    )

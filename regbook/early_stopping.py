@@ -5,21 +5,22 @@ so the number of epochs acts as a capacity knob. :class:`EarlyStopping`
 turns that knob automatically: it remembers the best validation loss seen
 so far (and, if given a model, a copy of its weights), counts the epochs
 without improvement, and says *stop* once that count reaches ``patience``.
+
+The chapter's experiment (a network trained past its best epoch, over seeds) is
+:func:`regbook.experiments.penalties.early_stopping_curve`.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from regbook._checks import check_in_range, check_int, check_nonnegative, check_positive
-from regbook.data import Split, digits, flip_labels
+from regbook._checks import check_count, check_nonnegative
 
-__all__ = ["EarlyStopping", "EarlyStoppingRun", "early_stopping_curve"]
+__all__ = ["EarlyStopping"]
 
 
 class EarlyStopping:
@@ -49,7 +50,7 @@ class EarlyStopping:
     """
 
     def __init__(self, patience: int, *, min_delta: float = 0.0) -> None:
-        self.patience = check_int("patience", patience, minimum=1)
+        self.patience = check_count("patience", patience)
         self.min_delta = check_nonnegative("min_delta", min_delta)
         self.best_loss = math.inf
         self.best_epoch = 0
@@ -69,7 +70,10 @@ class EarlyStopping:
         """
         if isinstance(val_loss, bool) or not isinstance(val_loss, (int, float)):
             raise TypeError(f"val_loss must be a float (got {type(val_loss).__name__})")
+        if model is not None and not isinstance(model, nn.Module):
+            raise TypeError(f"model must be an nn.Module or None (got {type(model).__name__})")
         self.epoch += 1
+        # idea-start
         if val_loss < self.best_loss - self.min_delta:
             self.best_loss = float(val_loss)
             self.best_epoch = self.epoch
@@ -78,97 +82,18 @@ class EarlyStopping:
                 self._best_state = copy.deepcopy(model.state_dict())
         else:
             self.bad_epochs += 1
+        # idea-end
         return self.should_stop
 
     def restore_best(self, model: nn.Module) -> None:
-        """Load the weights saved at the best epoch into ``model``."""
+        """Load the weights saved at the best epoch into ``model``.
+
+        Raises:
+            TypeError: If ``model`` is not an ``nn.Module``.
+            RuntimeError: If no improving epoch was reported with a model.
+        """
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be an nn.Module (got {type(model).__name__})")
         if self._best_state is None:
             raise RuntimeError("restore_best() needs a model passed to step() on an improving epoch first")
         model.load_state_dict(self._best_state)
-
-
-@dataclass
-class EarlyStoppingRun:
-    """Per-epoch record of :func:`early_stopping_curve` (epochs are 1-based)."""
-
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    weight_norm: list[float] = field(default_factory=list)
-    best_epoch: int = 0
-    stop_epoch: int = 0
-    restored_val_loss: float = math.nan
-    final_val_loss: float = math.nan
-    restored_test_accuracy: float = math.nan
-    final_test_accuracy: float = math.nan
-
-
-def early_stopping_curve(
-    *,
-    n_train: int = 300,
-    label_noise: float = 0.3,
-    hidden: int = 256,
-    epochs: int = 300,
-    lr: float = 1e-3,
-    patience: int = 20,
-    seed: int = 0,
-) -> EarlyStoppingRun:
-    """Train a one-hidden-layer MLP on few, noisy digits until it memorises them.
-
-    scikit-learn's 8×8 digits (no download) are split, with a seeded
-    permutation, into ``n_train`` training images, 400 validation images
-    and the rest for test. A fraction ``label_noise`` of the *training*
-    labels is replaced by a random other class (validation and test stay
-    clean), so memorising the training set hurts. Full-batch Adam runs for
-    all ``epochs`` to show the whole curve; an :class:`EarlyStopping`
-    watches the validation loss, and the epoch at which it first says stop
-    is recorded. The network is then restored to the best checkpoint.
-
-    Returns:
-        An :class:`EarlyStoppingRun`.
-    """
-    n_train = check_int("n_train", n_train, minimum=20)
-    if n_train > 1797 - 400 - 100:
-        raise ValueError(f"n_train must be <= 1297 to leave validation and test data (got {n_train})")
-    label_noise = check_in_range("label_noise", label_noise, 0.0, 1.0, high_inclusive=False)
-    hidden = check_int("hidden", hidden, minimum=1)
-    epochs = check_int("epochs", epochs, minimum=1)
-    lr = check_positive("lr", lr)
-    patience = check_int("patience", patience, minimum=1)
-    check_int("seed", seed)
-
-    train, val, test = digits(n_train, 400, seed=seed)
-    gen = torch.Generator().manual_seed(seed + 1)
-    y_tr = flip_labels(train.y, label_noise, num_classes=10, generator=gen)
-
-    torch.manual_seed(seed)  # nn.Linear's initialisation uses the global generator
-    model = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    loss_fn = nn.CrossEntropyLoss()
-    stopper = EarlyStopping(patience)
-    run = EarlyStoppingRun()
-
-    def evaluate(split: Split) -> tuple[float, float]:
-        model.eval()
-        with torch.no_grad():
-            logits = model(split.x)
-            return loss_fn(logits, split.y).item(), (logits.argmax(1) == split.y).float().mean().item()
-
-    for _ in range(epochs):
-        model.train()
-        opt.zero_grad()
-        loss = loss_fn(model(train.x), y_tr)
-        loss.backward()
-        opt.step()
-        val_loss, _ = evaluate(val)
-        run.train_loss.append(loss.item())
-        run.val_loss.append(val_loss)
-        run.weight_norm.append(torch.cat([p.detach().flatten() for p in model.parameters()]).norm().item())
-        if stopper.step(val_loss, model) and run.stop_epoch == 0:
-            run.stop_epoch = stopper.epoch
-    run.final_val_loss = run.val_loss[-1]
-    _, run.final_test_accuracy = evaluate(test)
-    stopper.restore_best(model)
-    run.best_epoch = stopper.best_epoch
-    run.restored_val_loss, _ = evaluate(val)
-    _, run.restored_test_accuracy = evaluate(test)
-    return run

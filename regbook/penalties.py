@@ -20,19 +20,22 @@ Under plain SGD the penalised step regroups into a *decay* step,
       = (1 - \eta\lambda)\,w - \eta \nabla L_{\text{data}},
 
 which is why "L2 regularization" and "weight decay" are used as synonyms.
-Under Adam they are *not* the same (:func:`adam_step`, :func:`decay_coefficients`).
+Under Adam they are *not* the same (:func:`adam_step`). The chapter's experiments
+(L2 against decay over seeds, sparsity, early stopping) are in :mod:`regbook.experiments.penalties`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 import torch
 
 from regbook._checks import (
+    check_bool,
     check_choice,
+    check_count,
     check_float_tensor,
     check_in_range,
     check_int,
@@ -44,14 +47,10 @@ from regbook._checks import (
 
 __all__ = [
     "AdamState",
-    "SparsityResult",
     "adam_step",
     "constrained_minimum",
-    "decay_coefficients",
-    "l1_l2_sparsity",
     "l1_penalty",
     "l2_penalty",
-    "l2_vs_decay_gap",
     "project_l1_ball",
     "project_l2_ball",
     "proximal_gradient",
@@ -63,12 +62,23 @@ __all__ = [
 Scalar = TypeVar("Scalar", float, torch.Tensor)
 
 
+def _check_device(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor) -> None:
+    if a.device != b.device:
+        raise ValueError(f"{name_a} and {name_b} must be on the same device (got {a.device} and {b.device})")
+
+
+def _no_meta(name: str, t: torch.Tensor) -> None:
+    if t.is_meta:
+        raise ValueError(f"{name} must hold values (got a meta tensor): this function branches on them")
+
+
 def _check_pair(w: Scalar, grad: Scalar) -> None:
     if isinstance(w, torch.Tensor) or isinstance(grad, torch.Tensor):
         check_float_tensor("w", w)
         check_float_tensor("grad", grad)
         assert isinstance(w, torch.Tensor) and isinstance(grad, torch.Tensor)
         check_same_shape("w", w, "grad", grad)
+        _check_device("w", w, "grad", grad)
     else:
         check_real("w", w)
         check_real("grad", grad)
@@ -81,6 +91,11 @@ def _check_pair(w: Scalar, grad: Scalar) -> None:
 
 def l2_penalty(w: torch.Tensor, lam: float) -> torch.Tensor:
     r"""The L2 penalty :math:`\frac{\lambda}{2}\sum_i w_i^2` (half convention).
+
+    MAP view: it is the negative log-density of a Gaussian prior
+    :math:`w_i \sim \mathcal N(0, \sigma^2)` with :math:`\lambda = 1/\sigma^2`, up
+    to the constant :math:`\sum_i \log(\sigma\sqrt{2\pi})` that does not depend on
+    :math:`w` (checked against :class:`torch.distributions.Normal` in the tests).
 
     Args:
         w: Weights, any shape, floating point.
@@ -99,6 +114,17 @@ def l2_penalty(w: torch.Tensor, lam: float) -> torch.Tensor:
 
 def l1_penalty(w: torch.Tensor, lam: float) -> torch.Tensor:
     r"""The L1 penalty :math:`\lambda \sum_i |w_i|`.
+
+    MAP view: the negative log-density of a Laplace prior with scale
+    :math:`b = 1/\lambda`, :math:`p(w_i) = e^{-|w_i|/b}/(2b)`, up to the constant
+    :math:`\sum_i \log(2b)` (checked against :class:`torch.distributions.Laplace`).
+
+    Args:
+        w: Weights, any shape, floating point.
+        lam: Penalty strength :math:`\lambda \ge 0`.
+
+    Returns:
+        A 0-d tensor.
 
     >>> round(l1_penalty(torch.tensor([3.0, -4.0]), 0.1).item(), 6)
     0.7
@@ -138,7 +164,10 @@ def sgd_step(w: Scalar, grad: Scalar, *, lr: float, l2: float = 0.0) -> Scalar:
     _check_pair(w, grad)
     lr = check_positive("lr", lr)
     l2 = check_nonnegative("l2", l2)
-    return w - lr * (grad + l2 * w)
+    # idea-start
+    w_new = w - lr * (grad + l2 * w)          # the leash: l2 * w, the gradient of (l2 / 2) w²
+    # idea-end
+    return w_new
 
 
 def weight_decay_step(w: Scalar, grad: Scalar, *, lr: float, weight_decay: float) -> Scalar:
@@ -158,7 +187,10 @@ def weight_decay_step(w: Scalar, grad: Scalar, *, lr: float, weight_decay: float
             f"lr * weight_decay must be < 1 so the decay factor stays positive "
             f"(got lr={lr}, weight_decay={weight_decay})"
         )
-    return (1.0 - lr * weight_decay) * w - lr * grad
+    # idea-start
+    w_new = (1.0 - lr * weight_decay) * w - lr * grad   # shrink, then follow the data
+    # idea-end
+    return w_new
 
 
 @dataclass(frozen=True)
@@ -215,150 +247,35 @@ def adam_step(
     check_float_tensor("w", w)
     check_float_tensor("grad", grad)
     check_same_shape("w", w, "grad", grad)
+    _check_device("w", w, "grad", grad)
+    if not isinstance(state, AdamState):
+        raise TypeError(f"state must be an AdamState (got {type(state).__name__})")
     check_same_shape("w", w, "state.exp_avg", state.exp_avg)
+    check_same_shape("w", w, "state.exp_avg_sq", state.exp_avg_sq)
+    _check_device("w", w, "state.exp_avg", state.exp_avg)
+    check_int("state.step", state.step, minimum=0)
     lr = check_positive("lr", lr)
+    if isinstance(betas, str | bytes) or not isinstance(betas, tuple | list) or len(betas) != 2:
+        raise TypeError(f"betas must be a pair of floats (got {betas!r})")
     beta1 = check_in_range("betas[0]", betas[0], 0.0, 1.0, high_inclusive=False)
     beta2 = check_in_range("betas[1]", betas[1], 0.0, 1.0, high_inclusive=False)
     eps = check_nonnegative("eps", eps)
     weight_decay = check_nonnegative("weight_decay", weight_decay)
+    decoupled = check_bool("decoupled", decoupled)
 
+    # idea-start
     if decoupled:
-        w = w * (1.0 - lr * weight_decay)
+        w = w * (1.0 - lr * weight_decay)    # AdamW: the same shrink for every weight
     else:
-        grad = grad + weight_decay * w
+        grad = grad + weight_decay * w       # Adam + L2: the leash joins the gradient ...
+    # idea-end
     t = state.step + 1
     m = beta1 * state.exp_avg + (1.0 - beta1) * grad
     v = beta2 * state.exp_avg_sq + (1.0 - beta2) * grad * grad
     m_hat = m / (1.0 - beta1**t)
     v_hat = v / (1.0 - beta2**t)
-    w_new = w - lr * m_hat / (v_hat.sqrt() + eps)
+    w_new = w - lr * m_hat / (v_hat.sqrt() + eps)   # ... and is divided by sqrt(v) with it
     return w_new, AdamState(t, m, v)
-
-
-def decay_coefficients(
-    grad_scales: Sequence[float],
-    *,
-    lam: float = 0.01,
-    lr: float = 1e-3,
-    history: int = 200,
-    seed: int = 0,
-) -> dict[str, list[float]]:
-    r"""How strongly each optimizer decays weights whose gradients differ in scale.
-
-    Adam's moments are first filled with ``history`` noisy gradients
-    :math:`g_i = s_i\,\xi`, :math:`\xi \sim \mathcal N(0, 1)`, one scale
-    :math:`s_i` per weight. Then, from that same state, the same weights
-    :math:`w = 1` and the same next gradient, one step is taken with and
-    without :math:`\lambda`. The *effective decay coefficient* of weight
-    :math:`i` is the extra distance the regulariser moved it, in units of
-    :math:`\eta w_i`:
-
-    .. math:: \lambda_{\text{eff}, i} = \frac{w_i^{(\lambda=0)} - w_i^{(\lambda)}}{\eta\, w_i}.
-
-    It equals :math:`\lambda` for SGD with L2, for decoupled SGD decay and for
-    AdamW, whatever the gradient scale; for Adam + L2 it shrinks as the
-    gradient scale grows.
-
-    Returns:
-        ``{"sgd_l2": [...], "sgd_decay": [...], "adam_l2": [...], "adamw": [...]}``,
-        one coefficient per entry of ``grad_scales``.
-    """
-    if len(grad_scales) == 0:
-        raise ValueError("grad_scales must not be empty (got 0 scales)")
-    scales = torch.tensor([check_positive("grad_scales[i]", s) for s in grad_scales], dtype=torch.float64)
-    lam = check_positive("lam", lam)
-    lr = check_positive("lr", lr)
-    history = check_int("history", history, minimum=1)
-    check_int("seed", seed)
-
-    gen = torch.Generator().manual_seed(seed)
-    w = torch.ones_like(scales)
-    state = AdamState.zeros_like(w)
-    for _ in range(history):
-        g = scales * torch.randn(scales.shape, generator=gen, dtype=torch.float64)
-        _, state = adam_step(w, g, state, lr=lr)
-    g = scales * torch.randn(scales.shape, generator=gen, dtype=torch.float64)
-
-    def coef(plain: torch.Tensor, reg: torch.Tensor) -> list[float]:
-        return ((plain - reg) / (lr * w)).tolist()
-
-    adam_plain, _ = adam_step(w, g, state, lr=lr)
-    adam_l2, _ = adam_step(w, g, state, lr=lr, weight_decay=lam)
-    adamw, _ = adam_step(w, g, state, lr=lr, weight_decay=lam, decoupled=True)
-    sgd_plain = sgd_step(w, g, lr=lr)
-    return {
-        "sgd_l2": coef(sgd_plain, sgd_step(w, g, lr=lr, l2=lam)),
-        "sgd_decay": coef(sgd_plain, weight_decay_step(w, g, lr=lr, weight_decay=lam)),
-        "adam_l2": coef(adam_plain, adam_l2),
-        "adamw": coef(adam_plain, adamw),
-    }
-
-
-def _regression_problem(seed: int, n: int = 64, d: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, d, generator=gen, dtype=torch.float64)
-    w_true = torch.randn(d, generator=gen, dtype=torch.float64)
-    y = x @ w_true + 0.5 * torch.randn(n, generator=gen, dtype=torch.float64)
-    return x, y
-
-
-def l2_vs_decay_gap(
-    optimizer: Literal["sgd", "adam"],
-    *,
-    lam: float = 0.1,
-    lr: float = 0.01,
-    steps: int = 200,
-    seed: int = 0,
-) -> float:
-    r"""Largest gap between "L2 in the loss" and "decoupled weight decay" over a run.
-
-    Fits a seeded linear regression (64 samples, 8 weights, float64) twice
-    from the same start:
-
-    * **L2 in the loss**: autograd on :math:`\text{MSE}/2 + \frac{\lambda}{2}\lVert w\rVert^2`,
-      stepped by :class:`torch.optim.SGD` or :class:`torch.optim.Adam` with no weight decay;
-    * **decoupled decay**: autograd on the data loss only, stepped by
-      :func:`weight_decay_step` (SGD) or :class:`torch.optim.AdamW`.
-
-    Returns:
-        :math:`\max_t \lVert w^{\text{L2}}_t - w^{\text{decay}}_t \rVert_\infty`:
-        rounding-level for SGD, large for Adam.
-    """
-    check_choice("optimizer", optimizer, ("sgd", "adam"))
-    lam = check_positive("lam", lam)
-    lr = check_positive("lr", lr)
-    steps = check_int("steps", steps, minimum=1)
-    check_int("seed", seed)
-    x, y = _regression_problem(seed)
-
-    def data_loss(w: torch.Tensor) -> torch.Tensor:
-        return 0.5 * ((x @ w - y) ** 2).mean()
-
-    w_l2 = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
-    w_dec = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
-    opt_l2: torch.optim.Optimizer
-    opt_dec: torch.optim.Optimizer | None
-    if optimizer == "sgd":
-        opt_l2, opt_dec = torch.optim.SGD([w_l2], lr=lr), None
-    else:
-        opt_l2 = torch.optim.Adam([w_l2], lr=lr)
-        opt_dec = torch.optim.AdamW([w_dec], lr=lr, weight_decay=lam)
-
-    gap = 0.0
-    for _ in range(steps):
-        opt_l2.zero_grad()
-        (data_loss(w_l2) + l2_penalty(w_l2, lam)).backward()
-        opt_l2.step()
-        if opt_dec is None:
-            (g,) = torch.autograd.grad(data_loss(w_dec), w_dec)
-            with torch.no_grad():
-                w_dec.copy_(weight_decay_step(w_dec.detach(), g, lr=lr, weight_decay=lam))
-        else:
-            opt_dec.zero_grad()
-            data_loss(w_dec).backward()
-            opt_dec.step()
-        gap = max(gap, (w_l2 - w_dec).abs().max().item())
-    return gap
 
 
 # ---------------------------------------------------------------------------
@@ -374,8 +291,11 @@ def project_l2_ball(v: torch.Tensor, radius: float) -> torch.Tensor:
     """
     check_float_tensor("v", v, ndim=1)
     radius = check_positive("radius", radius)
-    norm = v.norm()
-    return v if norm <= radius else v * (radius / norm)
+    # idea-start
+    scale = (radius / v.norm()).clamp(max=1.0)   # 1 inside the ball; r/‖v‖ outside
+    # idea-end
+    out: torch.Tensor = v * scale
+    return out
 
 
 def project_l1_ball(v: torch.Tensor, radius: float) -> torch.Tensor:
@@ -391,13 +311,17 @@ def project_l1_ball(v: torch.Tensor, radius: float) -> torch.Tensor:
     [0.6, 0.4]
     """
     check_float_tensor("v", v, ndim=1)
+    _no_meta("v", v)
     radius = check_positive("radius", radius)
     if v.abs().sum() <= radius:
         return v.clone()
     u = v.abs().sort(descending=True).values
     cssv = u.cumsum(0) - radius
     k = torch.arange(1, u.numel() + 1, dtype=v.dtype)
-    rho = int((u - cssv / k > 0).nonzero().max())
+    # ρ: the last k with u_k > (Σ_{j<=k} u_j - r)/k. k = 1 always qualifies in exact arithmetic;
+    # rounding can hide it when the entries dwarf r, so it is the fallback.
+    above = (u - cssv / k > 0).nonzero()
+    rho = int(above.max()) if above.numel() else 0
     theta = cssv[rho] / (rho + 1)
     return soft_threshold(v, float(theta))
 
@@ -410,7 +334,10 @@ def soft_threshold(z: torch.Tensor, threshold: float) -> torch.Tensor:
     """
     check_float_tensor("z", z)
     threshold = check_nonnegative("threshold", threshold)
-    return z.sign() * (z.abs() - threshold).clamp_min(0.0)
+    # idea-start
+    shrunk = z.sign() * (z.abs() - threshold).clamp_min(0.0)
+    # idea-end
+    return shrunk
 
 
 def constrained_minimum(
@@ -436,11 +363,14 @@ def constrained_minimum(
     """
     check_float_tensor("a", a, ndim=2)
     check_float_tensor("center", center, ndim=1)
+    _no_meta("a", a)
+    _no_meta("center", center)
+    _check_device("a", a, "center", center)
     if a.shape != (center.numel(), center.numel()):
         raise ValueError(f"a must have shape ({center.numel()}, {center.numel()}) (got {tuple(a.shape)})")
     check_choice("norm", norm, ("l1", "l2"))
     radius = check_positive("radius", radius)
-    steps = check_int("steps", steps, minimum=1)
+    steps = check_count("steps", steps)
     eig = torch.linalg.eigvalsh(a)
     if eig.min() <= 0:
         raise ValueError(f"a must be positive definite (got smallest eigenvalue {eig.min().item():.3g})")
@@ -485,110 +415,31 @@ def proximal_gradient(
         mask: Optional boolean tensor like ``w0``; only ``True`` entries are
             penalised (e.g. leave biases out).
     """
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable (got {type(loss_fn).__name__})")
     check_float_tensor("w0", w0)
     check_choice("penalty", penalty, ("l1", "l2"))
     lam = check_nonnegative("lam", lam)
     lr = check_positive("lr", lr)
-    steps = check_int("steps", steps, minimum=1)
-    if mask is not None and (mask.shape != w0.shape or mask.dtype != torch.bool):
-        raise ValueError(
-            f"mask must be a bool tensor of shape {tuple(w0.shape)} (got {mask.dtype} {tuple(mask.shape)})"
-        )
+    steps = check_count("steps", steps)
+    if mask is not None:
+        if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+            raise TypeError(f"mask must be a bool tensor or None (got {getattr(mask, 'dtype', type(mask).__name__)})")
+        if mask.shape != w0.shape:
+            raise ValueError(f"mask must have the shape of w0, {tuple(w0.shape)} (got {tuple(mask.shape)})")
+        _check_device("mask", mask, "w0", w0)
 
     w = w0.detach().clone()
     for _ in range(steps):
         w.requires_grad_(True)
         (g,) = torch.autograd.grad(loss_fn(w), w)
         with torch.no_grad():
-            z = w - lr * g
+            if not w.is_meta and not bool(torch.isfinite(w - lr * g).all()):
+                raise ValueError(f"lr = {lr} made the iterate non-finite: lr must be at most 1 / (the Lipschitz "
+                                 f"constant of loss_fn's gradient)")
+            # idea-start
+            z = w - lr * g                                              # a gradient step on the data loss
             shrunk = soft_threshold(z, lr * lam) if penalty == "l1" else z / (1.0 + lr * lam)
+            # idea-end
             w = shrunk if mask is None else torch.where(mask, shrunk, z)
     return w.detach()
-
-
-@dataclass(frozen=True)
-class SparsityResult:
-    """Outcome of :func:`l1_l2_sparsity` for one penalty."""
-
-    penalty: str
-    lam: float
-    zeros: int
-    n_weights: int
-    train_accuracy: float
-    test_accuracy: float
-    weights: torch.Tensor  # (n_pixels, n_classes), zeros for constant pixels
-
-
-_Split = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
-
-
-def _digits_split(seed: int, n_train: int) -> _Split:
-    from sklearn.datasets import load_digits  # ships with scikit-learn: no download
-
-    digits = load_digits()
-    x = torch.tensor(digits.data, dtype=torch.float64)
-    y = torch.tensor(digits.target, dtype=torch.long)
-    gen = torch.Generator().manual_seed(seed)
-    perm = torch.randperm(len(y), generator=gen)
-    tr, te = perm[:n_train], perm[n_train:]
-    varying = x[tr].std(0) > 0
-    mean, std = x[tr][:, varying].mean(0), x[tr][:, varying].std(0)
-    xs = (x[:, varying] - mean) / std
-    return xs[tr], y[tr], xs[te], y[te], varying
-
-
-def l1_l2_sparsity(
-    *,
-    lam_l1: float = 0.005,
-    lam_l2: float = 0.02,
-    n_train: int = 1000,
-    steps: int = 500,
-    seed: int = 0,
-) -> dict[str, SparsityResult]:
-    r"""Fit softmax regression on scikit-learn's 8×8 digits with an L1 and an L2 penalty.
-
-    Pixels that are constant on the training split are dropped first (their
-    weights would stay at zero under any penalty and flatter L2). Both fits
-    use :func:`proximal_gradient` from zero, with step 0.5, for ``steps``
-    iterations; the bias is not penalised. Zeros are counted exactly
-    (``w == 0``), not with a tolerance.
-
-    Returns:
-        ``{"l1": SparsityResult, "l2": SparsityResult}``.
-    """
-    lam_l1 = check_nonnegative("lam_l1", lam_l1)
-    lam_l2 = check_nonnegative("lam_l2", lam_l2)
-    n_train = check_int("n_train", n_train, minimum=20)
-    if n_train > 1700:
-        raise ValueError(f"n_train must be <= 1700 to leave a test split (got {n_train})")
-    steps = check_int("steps", steps, minimum=1)
-    check_int("seed", seed)
-    x_tr, y_tr, x_te, y_te, varying = _digits_split(seed, n_train)
-    d, k = x_tr.shape[1], 10
-    x_tr1 = torch.cat([x_tr, torch.ones(len(x_tr), 1, dtype=x_tr.dtype)], 1)
-    x_te1 = torch.cat([x_te, torch.ones(len(x_te), 1, dtype=x_te.dtype)], 1)
-    mask = torch.ones(d + 1, k, dtype=torch.bool)
-    mask[-1] = False  # bias row
-
-    def loss_fn(w: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.cross_entropy(x_tr1 @ w, y_tr)
-
-    out: dict[str, SparsityResult] = {}
-    for penalty, lam in (("l1", lam_l1), ("l2", lam_l2)):
-        w = proximal_gradient(
-            loss_fn, torch.zeros(d + 1, k, dtype=torch.float64),
-            penalty=penalty, lam=lam, lr=0.5, steps=steps, mask=mask,  # type: ignore[arg-type]
-        )
-        full = torch.zeros(64, k, dtype=torch.float64)
-        full[varying] = w[:-1]
-        out[penalty] = SparsityResult(
-            penalty=penalty,
-            lam=lam,
-            zeros=int((w[:-1] == 0).sum()),
-            n_weights=d * k,
-            train_accuracy=float(((x_tr1 @ w).argmax(1) == y_tr).double().mean()),
-            test_accuracy=float(((x_te1 @ w).argmax(1) == y_te).double().mean()),
-            weights=full,
-        )
-    return out
-

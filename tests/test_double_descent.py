@@ -6,8 +6,6 @@ solvers (``torch.linalg.lstsq``, the normal equations) -- never from regbook its
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 import torch
 from hypothesis import given
@@ -120,52 +118,53 @@ def test_ridge_shrinks_monotonically(lam: float, factor: float, seed: int) -> No
     assert large.norm() < small.norm() <= D.min_norm_fit(phi, y).norm() + 1e-10
 
 
-# --- The experiment, small -------------------------------------------------------
+# --- Every parameter matters: each test fails if the op ignores it -------------------
 
-WIDTHS = [10, 20, 40, 70, 90, 115, 150, 300, 1000]  # n = 100; p = n itself left out: 1/s_min is unbounded there
-
-
-@pytest.fixture(scope="module")
-def clean() -> D.DoubleDescentResult:
-    return D.double_descent_curve(widths=WIDTHS, n_train=100, ridges=[0.0, 1e-3], seeds=[0, 1, 2])
-
-
-@pytest.fixture(scope="module")
-def noisy() -> D.DoubleDescentResult:
-    return D.double_descent_curve(widths=WIDTHS, n_train=100, ridges=[0.0], label_noise=0.2, seeds=[0, 1, 2])
+def test_random_features_batched_equals_one_by_one() -> None:
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(3, 5, 4, generator=gen, dtype=F64)          # 3 seeds, 5 examples, d = 4
+    w = torch.randn(3, 4, 6, generator=gen, dtype=F64)          # p = 6
+    out = D.random_features(x, w)
+    for i in range(3):   # by the formula, per seed
+        torch.testing.assert_close(out[i], torch.relu(x[i] @ w[i]) / 6**0.5)
 
 
-def test_classical_u_below_threshold(clean: D.DoubleDescentResult) -> None:
-    below = [v for v, p in zip(clean.test_mse[0], WIDTHS, strict=True) if p < 100]
-    best = below.index(min(below))
-    assert 0 < best < len(below) - 1  # an interior minimum: the U
+def test_ridge_fit_uses_lam() -> None:
+    # one feature, two examples: β = Σxy / (Σx² + λ) = (1 + 3) / (2 + λ)
+    phi, y = t([[1.0], [1.0]]), t([1.0, 3.0])
+    assert [D.ridge_fit(phi, y, lam=lam).item() for lam in (0.0, 2.0, 6.0)] == pytest.approx([2.0, 1.0, 0.5])
+    # the wide branch: Φ = (1, 1), y = 2: β = (1, 1) · 2 / (2 + λ)
+    assert D.ridge_fit(t([[1.0, 1.0]]), t([2.0]), lam=2.0).tolist() == pytest.approx([0.5, 0.5])
 
 
-def test_peak_at_interpolation_threshold(clean: D.DoubleDescentResult) -> None:
-    assert 100 / 1.5 <= clean.peak_width() <= 100 * 1.5
+def test_ridge_filter_by_hand_and_its_cutoff() -> None:
+    s = t([4.0, 1.0, 0.25, 1e-20])
+    torch.testing.assert_close(D.ridge_filter(s, 1.0), t([4 / 17, 0.5, 0.25 / 1.0625, 1e-20]))
+    torch.testing.assert_close(D.ridge_filter(s, 0.25), t([4 / 16.25, 1 / 1.25, 0.25 / 0.3125, 1e-20 / 0.25]))
+    torch.testing.assert_close(D.ridge_filter(s, 0.0, cutoff=1e-10), t([0.25, 1.0, 4.0, 0.0]))   # tiny s dropped
+    torch.testing.assert_close(D.ridge_filter(s, 0.0, cutoff=0.5), t([0.25, 1.0, 0.0, 0.0]))
+    # one cut-off per matrix, broadcast
+    two = torch.stack([s, s])
+    out = D.ridge_filter(two, 0.0, cutoff=t([[0.5], [2.0]]))
+    torch.testing.assert_close(out, t([[0.25, 1.0, 0.0, 0.0], [0.25, 0.0, 0.0, 0.0]]))
 
 
-def test_second_descent(clean: D.DoubleDescentResult) -> None:
-    mse = clean.test_mse[0]
-    i_peak = WIDTHS.index(clean.peak_width())
-    assert mse[-1] < 0.5 * mse[i_peak]
-    assert mse[-1] < min(mse[:i_peak])  # the widest model beats every model below the threshold
+def test_pinv_cutoff_is_torchs() -> None:
+    # torch.linalg.pinv's default rtol is max(n, p) * eps: the same singular values survive
+    gen = torch.Generator().manual_seed(6)
+    phi = torch.randn(7, 3, generator=gen, dtype=F64) @ torch.randn(3, 9, generator=gen, dtype=F64)  # rank 3
+    s = torch.linalg.svdvals(phi)
+    cut = D.pinv_cutoff(phi, s)
+    assert cut.item() == pytest.approx(9 * torch.finfo(F64).eps * s.max().item())
+    assert int((s > cut).sum()) == 3 == int(torch.linalg.matrix_rank(phi))
 
 
-def test_wide_models_interpolate(clean: D.DoubleDescentResult) -> None:
-    assert all(v < 1e-10 for v, p in zip(clean.train_mse[0], WIDTHS, strict=True) if p > 100)
-    assert clean.train_mse[0][0] > 0.1  # the narrowest model cannot
-
-
-def test_ridge_flattens_the_peak(clean: D.DoubleDescentResult) -> None:
-    assert max(clean.test_mse[1]) < 0.5 * max(clean.test_mse[0])
-    ridge = clean.test_mse[1]
-    assert all(b <= a + 0.02 for a, b in itertools.pairwise(ridge))  # no bump left
-
-
-def test_label_noise_raises_the_peak(clean: D.DoubleDescentResult, noisy: D.DoubleDescentResult) -> None:
-    assert max(noisy.test_mse[0]) > 1.5 * max(clean.test_mse[0])
-    assert noisy.peak_width() == clean.peak_width()
+def test_gradient_descent_uses_steps_and_lr() -> None:
+    # Φ = (1, 1), y = 2, from 0: β_{t+1} = β_t - η Φᵀ(Φβ_t - y); η = 0.25 gives β1 = (0.5, 0.5), β2 = (0.75, 0.75)
+    phi, y = t([[1.0, 1.0]]), t([2.0])
+    assert D.gradient_descent_fit(phi, y, steps=1, lr=0.25).tolist() == pytest.approx([0.5, 0.5])
+    assert D.gradient_descent_fit(phi, y, steps=2, lr=0.25).tolist() == pytest.approx([0.75, 0.75])
+    assert D.gradient_descent_fit(phi, y, steps=1, lr=0.1).tolist() == pytest.approx([0.2, 0.2])
 
 
 # --- Bad input ---------------------------------------------------------------------
@@ -181,7 +180,7 @@ GEN = torch.Generator()
         (lambda: D.random_feature_weights(3, 5, generator=0), TypeError, r"generator must be a torch.Generator"),
         (lambda: D.random_feature_weights(3, 5, generator=GEN, dtype=torch.int64), TypeError,
          r"dtype must be a floating-point dtype"),
-        (lambda: D.random_features(t([1.0, 2.0]), t([[1.0]])), ValueError, r"x must be 2-D \(got 1-D"),
+        (lambda: D.random_features(t([1.0, 2.0]), t([[1.0]])), ValueError, r"x must be at least 2-D \(got 1-D"),
         (lambda: D.random_features(t([[1.0, 2.0]]), t([[1.0]])), ValueError,
          r"x has 2 columns but weight has 1 rows"),
         (lambda: D.random_features(torch.ones(2, 2, dtype=torch.long), t([[1.0], [1.0]])), TypeError,
@@ -195,18 +194,11 @@ GEN = torch.Generator()
         (lambda: D.gradient_descent_fit(t([[1.0]]), t([1.0]), steps=0), ValueError, r"steps must be >= 1 \(got 0\)"),
         (lambda: D.gradient_descent_fit(t([[1.0]]), t([1.0]), steps=5, lr=-1.0), ValueError, r"lr must be > 0"),
         (lambda: D.ridge_path(t([[1.0]]), t([1.0]), lams=[]), ValueError, r"lams must not be empty"),
-        (lambda: D.ridge_path(t([[1.0]]), t([1.0]), lams=[1.0, -2.0]), ValueError, r"lams\[i\] must be >= 0"),
-        (lambda: D.double_descent_curve(widths=[]), ValueError, r"widths must not be empty"),
-        (lambda: D.double_descent_curve(widths=[10, 0]), ValueError, r"widths\[i\] must be >= 1 \(got 0\)"),
-        (lambda: D.double_descent_curve(widths=[20, 10]), ValueError, r"widths must be strictly increasing"),
-        (lambda: D.double_descent_curve(widths=[10], n_train=10), ValueError, r"n_train must be >= 20 \(got 10\)"),
-        (lambda: D.double_descent_curve(widths=[10], n_train=1200), ValueError, r"n_train must be <= 1000"),
-        (lambda: D.double_descent_curve(widths=[10], ridges=[]), ValueError, r"ridges must not be empty"),
-        (lambda: D.double_descent_curve(widths=[10], ridges=[-1.0]), ValueError, r"ridges\[i\] must be >= 0"),
-        (lambda: D.double_descent_curve(widths=[10], label_noise=0.95), ValueError,
-         r"label_noise must be in \[0.0, 0.9\] \(got 0.95\)"),
-        (lambda: D.double_descent_curve(widths=[10], seeds=[]), ValueError, r"seeds must not be empty"),
-        (lambda: D.double_descent_curve(widths=[10], seeds=[0.5]), TypeError, r"seeds\[i\] must be an int"),
+        (lambda: D.ridge_path(t([[1.0]]), t([1.0]), lams=[1.0, -2.0]), ValueError, r"lams\[1\] must be >= 0"),
+        (lambda: D.ridge_filter(t([1.0]), -1.0), ValueError, r"lam must be >= 0 \(got -1.0\)"),
+        (lambda: D.random_features(t([[1.0]]), t([1.0])), ValueError, r"weight must be at least 2-D"),
+        (lambda: D.random_features(torch.ones(2, 3, 1, dtype=F64), torch.ones(3, 1, 2, dtype=F64)), ValueError,
+         r"x and weight must have the same batch dimensions"),
     ],
 )
 def test_bad_input_is_rejected_with_a_clear_message(call, exc, match) -> None:  # type: ignore[no-untyped-def]

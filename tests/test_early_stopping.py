@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from regbook.early_stopping import EarlyStopping, early_stopping_curve
+from regbook.early_stopping import EarlyStopping
 
 
 def test_stops_after_patience_bad_epochs() -> None:
@@ -77,30 +77,27 @@ def test_val_loss_type_checked() -> None:
         EarlyStopping(patience=1).step("0.5")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        ({"label_noise": 1.0}, r"label_noise must be in \[0.0, 1.0\)"),
-        ({"n_train": 1500}, r"n_train must be <= 1297"),
-        ({"epochs": 0}, r"epochs must be >= 1"),
-    ],
-)
-def test_experiment_bad_arguments(kwargs, match) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ValueError, match=match):
-        early_stopping_curve(**kwargs)
+# --- Every parameter matters -----------------------------------------------------
+
+@pytest.mark.parametrize(("patience", "stop_at"), [(1, 4), (2, 5), (3, 0)])
+def test_patience_sets_the_stop_epoch(patience: int, stop_at: int) -> None:
+    # best at epoch 3, then two worse epochs: patience 1 stops at 4, 2 at 5, 3 never (0)
+    s = EarlyStopping(patience=patience)
+    flags = [s.step(v) for v in [1.0, 0.8, 0.7, 0.72, 0.75]]
+    assert next((e for e, f in enumerate(flags, 1) if f), 0) == stop_at
 
 
-def test_small_experiment_shows_the_effect() -> None:
-    run = early_stopping_curve(n_train=200, epochs=200, patience=15, seed=1)
-    best = run.best_epoch
-    assert run.val_loss[best - 1] == min(run.val_loss)
-    assert run.restored_val_loss == pytest.approx(run.val_loss[best - 1], abs=1e-6)
-    assert best < run.stop_epoch <= len(run.val_loss)
-    assert run.final_val_loss > run.restored_val_loss
-    assert run.restored_test_accuracy > run.final_test_accuracy
+@pytest.mark.parametrize(("min_delta", "best_epoch"), [(0.0, 3), (0.1, 2), (0.3, 1)])
+def test_min_delta_sets_what_counts_as_better(min_delta: float, best_epoch: int) -> None:
+    # losses 1.0, 0.8, 0.72 (drops of 0.2 and 0.08), by hand:
+    # min_delta 0.1: 0.8 < 0.9 improves, 0.72 < 0.7 does not -> 2; 0.3: 0.8 < 0.7 no, 0.72 < 0.7 no -> 1
+    s = EarlyStopping(patience=10, min_delta=min_delta)
+    for v in [1.0, 0.8, 0.72]:
+        s.step(v)
+    assert s.best_epoch == best_epoch
 
 
-def test_experiment_is_deterministic() -> None:
-    a = early_stopping_curve(n_train=100, epochs=30, seed=3)
-    b = early_stopping_curve(n_train=100, epochs=30, seed=3)
-    assert a.val_loss == b.val_loss and a.best_epoch == b.best_epoch
+def test_a_constant_loss_stops_after_exactly_patience_epochs() -> None:
+    s = EarlyStopping(patience=4)
+    flags = [s.step(1.0) for _ in range(6)]
+    assert flags == [False, False, False, False, True, True]   # epoch 1 improves on inf; 2..5 are bad

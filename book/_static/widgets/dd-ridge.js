@@ -1,12 +1,14 @@
 /* regbook widget "dd-ridge": the double-descent curve under a ridge slider.
  *
- * Data (computed at build time by regbook.double_descent.double_descent_curve):
+ * Data (computed at build time by regbook.experiments.double_descent.double_descent_curve):
  *   widths  - numbers of random features p (x axis, log scale)
  *   n_train - number of training examples (the interpolation threshold p = n)
  *   lams    - ridge strengths, the first one 0 (minimum-norm fit)
- *   curves  - one list of mean test squared errors per lambda, one value per width
+ *   curves  - one list of median (over seeds) test squared errors per lambda, one value per width
+ *   lo, hi  - optional: per lambda, the smallest and largest value over the seeds at each width
  * The slider picks lambda (its index along the log-spaced grid); the SVG redraws
- * that curve over faint copies of all the others; the threshold line stays.
+ * that curve and its band over the seeds over faint copies of all the other
+ * curves; the threshold line stays.
  * Outputs: the current lambda, the highest test error on the curve (its peak) and
  * the test error at the width closest to the threshold. Plain JavaScript, no
  * libraries, no network access; it does nothing on pages without its markup.
@@ -68,8 +70,11 @@
     controls.appendChild(outs);
 
     // --- plot ------------------------------------------------------------------
+    var lo = data.lo, hi = data.hi;
+    var hasBand = !!(lo && hi && lo.length === lams.length && hi.length === lams.length);
     var all = [];
     curves.forEach(function (c) { all = all.concat(c); });
+    if (hasBand) { lo.concat(hi).forEach(function (c) { all = all.concat(c); }); }
     var yMin = Math.min.apply(null, all), yMax = Math.max.apply(null, all);
     var lx0 = Math.log10(widths[0]), lx1 = Math.log10(widths[widths.length - 1]);
     var ly0 = Math.floor(Math.log10(yMin) * 4) / 4, ly1 = Math.ceil(Math.log10(yMax) * 4) / 4;
@@ -91,7 +96,7 @@
       axes.appendChild(svg("line", { x1: x, y1: H - M.bottom, x2: x, y2: H - M.bottom + 4 }));
       axes.appendChild(svg("text", { x: x, y: H - M.bottom + 16, "text-anchor": "middle" }, String(Math.pow(10, e))));
     }
-    [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100].forEach(function (v) {
+    [0.1, 0.2, 0.5, 1, 2, 5, 10, 100, 1000, 10000].forEach(function (v) {
       var l = Math.log10(v);
       if (l < ly0 - 1e-9 || l > ly1 + 1e-9) { return; }
       var y = sy(v);
@@ -114,6 +119,8 @@
     plot.appendChild(svg("line", { "class": "rb-dd-ridge-thr", x1: xt, y1: M.top, x2: xt, y2: H - M.bottom }));
     plot.appendChild(svg("text", { "class": "rb-dd-ridge-thr-label", x: xt + 5, y: M.top + 10 }, "p = n = " + n));
 
+    var band = svg("path", { "class": "rb-dd-ridge-band" });
+    plot.appendChild(band);
     var line = svg("path", { "class": "rb-dd-ridge-curve" });
     plot.appendChild(line);
     var dots = svg("g", { "class": "rb-dd-ridge-dots" });
@@ -125,6 +132,13 @@
       var k = parseInt(slider.value, 10);
       var c = curves[k];
       line.setAttribute("d", path(c));
+      if (hasBand) {
+        var back = hi[k].map(function (v, i) {
+          var j = widths.length - 1 - i;
+          return "L" + sx(widths[j]).toFixed(1) + "," + sy(hi[k][j]).toFixed(1);
+        }).join("");
+        band.setAttribute("d", path(lo[k]) + back + "Z");
+      }
       while (dots.firstChild) { dots.removeChild(dots.firstChild); }
       c.forEach(function (v, i) { dots.appendChild(svg("circle", { cx: sx(widths[i]), cy: sy(v), r: 2.2 })); });
       var iPeak = 0;
