@@ -23,8 +23,6 @@ scale).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -37,21 +35,16 @@ from regbook._checks import (
     check_nonnegative,
     check_real,
 )
-from regbook.models import init_linear_
 
 __all__ = [
     "RANDAUGMENT_OPS",
-    "AugmentResult",
-    "LabelFlipResult",
     "RandAugment",
     "adjust_brightness",
     "adjust_contrast",
     "adjust_hue",
     "adjust_saturation",
-    "augmentation_experiment",
     "color_jitter",
     "cutout",
-    "digit_label_flip",
     "erase",
     "horizontal_flip",
     "hsv_to_rgb",
@@ -299,19 +292,23 @@ def _affine(x: torch.Tensor, A: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     S = torch.tensor([[W / 2, 0.0], [0.0, H / 2]], dtype=torch.float64)
     S_inv = torch.linalg.inv(S)
     A_inv = torch.linalg.inv(A.to(torch.float64))
+    # warp-start
     lin = S_inv @ A_inv @ S
     shift = -(S_inv @ A_inv @ t.to(torch.float64).unsqueeze(-1))
     theta = torch.cat([lin, shift], dim=-1).to(x.dtype)
     grid = F.affine_grid(theta, [N, x.shape[1], H, W], align_corners=False)
     out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    # warp-end
     return out
 
 
 def _rotation_matrix(degrees: torch.Tensor) -> torch.Tensor:
     """Counter-clockwise on screen (y points down), as torchvision's ``rotate``."""
+    # rotation-start
     a = torch.deg2rad(degrees.to(torch.float64))
     c, s = torch.cos(a), torch.sin(a)
     return torch.stack([torch.stack([c, s], -1), torch.stack([-s, c], -1)], -2)
+    # rotation-end
 
 
 def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
@@ -418,7 +415,9 @@ def rgb_to_grayscale(x: torch.Tensor) -> torch.Tensor:
 
 def _blend(a: torch.Tensor, b: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     """``factor * a + (1 - factor) * b``, clipped to [0, 1] (torchvision's ``_blend``)."""
+    # blend-start
     return (factor * a + (1 - factor) * b).clamp(0, 1)
+    # blend-end
 
 
 def _brightness(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
@@ -527,9 +526,11 @@ def hsv_to_rgb(x: torch.Tensor) -> torch.Tensor:
 def _hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     if x.shape[-3] == 1:
         return x
+    # hue-start
     hsv = rgb_to_hsv(x)
     h = (hsv[..., 0:1, :, :] + shift) % 1.0
     return hsv_to_rgb(torch.cat([h, hsv[..., 1:, :, :]], dim=-3)).clamp(0, 1)
+    # hue-end
 
 
 def adjust_hue(x: torch.Tensor, shift: float) -> torch.Tensor:
@@ -662,6 +663,7 @@ def random_erasing(
     out = xb.clone()
     H, W = xb.shape[-2:]
     for n in range(xb.shape[0]):
+        # erasing-start
         if float(torch.rand(1, generator=generator)) >= p:
             continue
         for _ in range(10):
@@ -675,6 +677,7 @@ def random_erasing(
                 j = int(torch.randint(0, W - w + 1, (1,), generator=generator))
                 out[n, :, i : i + h, j : j + w] = fill
                 break
+        # erasing-end
     return _unbatched(out, single)
 
 
@@ -836,6 +839,7 @@ def randaugment(x: torch.Tensor, *, num_ops: int = 2, magnitude: float = 9, gene
     xb, single = _batched(x)
     out = xb.clone()
     n = xb.shape[0]
+    # randaugment-start
     for _ in range(num_ops):
         ops = torch.randint(0, len(RANDAUGMENT_OPS), (n,), generator=generator)
         signs = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
@@ -843,6 +847,7 @@ def randaugment(x: torch.Tensor, *, num_ops: int = 2, magnitude: float = 9, gene
             idx = (ops == k).nonzero().flatten()
             if len(idx):
                 out[idx] = _apply_op(out[idx], name, m, signs[idx])
+    # randaugment-end
     return _unbatched(out.clamp(0, 1), single)
 
 
@@ -862,191 +867,3 @@ class RandAugment(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return randaugment(x, num_ops=self.num_ops, magnitude=self.magnitude, generator=self.generator)
-
-
-# ---------------------------------------------------------------------------
-# Experiments
-# ---------------------------------------------------------------------------
-
-
-def _mlp(hidden: int, generator: torch.Generator) -> torch.nn.Sequential:
-    net = torch.nn.Sequential(
-        torch.nn.Flatten(), torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10)
-    )
-    return init_linear_(net, generator=generator)
-
-
-def _train_digits(
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    augment: str,
-    steps: int,
-    hidden: int,
-    generator: torch.Generator,
-) -> torch.nn.Sequential:
-    """Full-batch Adam on ``(N, 1, 8, 8)`` digits, a fresh augmentation every step."""
-    net = _mlp(hidden, generator)
-    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
-    for _ in range(steps):
-        if augment == "none":
-            xa = x
-        elif augment == "affine":
-            xa = random_affine(x, degrees=12.0, translate=0.8, scale=(0.9, 1.1), generator=generator)
-        elif augment == "flip":
-            xa = random_horizontal_flip(x, p=0.5, generator=generator)
-        else:
-            xa = randaugment(x, num_ops=2, magnitude=9, generator=generator)
-        loss = F.cross_entropy(net(xa), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return net
-
-
-@dataclass(frozen=True)
-class AugmentResult:
-    """Test accuracy per augmentation policy and seed.
-
-    Attributes:
-        policies: Names of the policies, e.g. ``("none", "affine", "flip")``.
-        accuracy: ``accuracy[policy]`` is a list with one test accuracy per seed.
-        n_train: Training-set size.
-        steps: Full-batch training steps per run.
-    """
-
-    policies: tuple[str, ...]
-    accuracy: dict[str, list[float]]
-    n_train: int
-    steps: int
-
-    def mean(self, policy: str) -> float:
-        """Mean test accuracy of ``policy`` over seeds."""
-        acc = self.accuracy[policy]
-        return sum(acc) / len(acc)
-
-
-def augmentation_experiment(
-    *,
-    n_train: int = 100,
-    policies: tuple[str, ...] = ("none", "affine", "flip"),
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
-    steps: int = 600,
-    hidden: int = 128,
-) -> AugmentResult:
-    """Train a small MLP on few digits with and without augmentation; report test accuracy.
-
-    Policies: ``"none"``; ``"affine"`` (rotations up to 12°, shifts up to 0.8
-    pixel, zoom 0.9-1.1: label-preserving for digits); ``"flip"`` (random
-    horizontal mirror: *not* label-preserving for digits); ``"randaugment"``
-    (:func:`randaugment` with N=2, M=9). Each seed draws its own training set
-    from :func:`regbook.data.digits` and tests on the remaining ~1,500 digits.
-
-    Args:
-        n_train: Training examples per seed, in [10, 1000].
-        policies: Any of ``"none"``, ``"affine"``, ``"flip"``, ``"randaugment"``.
-        seeds: Seeds for data split, initialisation and augmentation.
-        steps: Full-batch Adam steps.
-        hidden: Width of the hidden layer.
-
-    Returns:
-        An :class:`AugmentResult`.
-
-    >>> r = augmentation_experiment(n_train=50, policies=("none",), seeds=(0,), steps=5)
-    >>> len(r.accuracy["none"])
-    1
-    """
-    from regbook.data import digits
-
-    n_train = check_int("n_train", n_train, minimum=10)
-    if n_train > 1000:
-        raise ValueError(f"n_train must be <= 1000 (got {n_train})")
-    steps = check_int("steps", steps, minimum=1)
-    hidden = check_int("hidden", hidden, minimum=1)
-    allowed = ("none", "affine", "flip", "randaugment")
-    for p in policies:
-        if p not in allowed:
-            raise ValueError(f"policies must be drawn from {allowed} (got {p!r})")
-    acc: dict[str, list[float]] = {p: [] for p in policies}
-    for seed in seeds:
-        tr, _, te = digits(n_train, 0, seed=check_int("seed", seed))
-        x, xt = tr.x.reshape(-1, 1, 8, 8), te.x.reshape(-1, 1, 8, 8)
-        for p in policies:
-            g = torch.Generator().manual_seed(1000 + seed)
-            net = _train_digits(x, tr.y, augment=p, steps=steps, hidden=hidden, generator=g)
-            with torch.no_grad():
-                acc[p].append(float((net(xt).argmax(1) == te.y).float().mean()))
-    return AugmentResult(tuple(policies), acc, n_train, steps)
-
-
-@dataclass(frozen=True)
-class LabelFlipResult:
-    """What a digit classifier predicts for transformed 6s and 9s.
-
-    Attributes:
-        transforms: ``("original", "hflip", "rot180")``.
-        six_as_nine: Fraction of test 6s predicted as 9, per transform.
-        six_as_six: Fraction of test 6s still predicted as 6, per transform.
-        nine_as_six: Fraction of test 9s predicted as 6, per transform.
-        six_mode: Most frequent prediction for the transformed 6s and its share, per transform.
-        test_accuracy: Accuracy of the classifier on untransformed test digits.
-        n_six, n_nine: Number of test 6s and 9s.
-    """
-
-    transforms: tuple[str, ...]
-    six_as_nine: dict[str, float]
-    six_as_six: dict[str, float]
-    nine_as_six: dict[str, float]
-    six_mode: dict[str, tuple[int, float]]
-    test_accuracy: float
-    n_six: int
-    n_nine: int
-
-
-def digit_label_flip(*, n_train: int = 1000, steps: int = 300, seed: int = 0) -> LabelFlipResult:
-    """Train an MLP on upright digits, then ask it what mirrored and upside-down 6s and 9s are.
-
-    Args:
-        n_train: Training examples, in [10, 1000].
-        steps: Full-batch Adam steps.
-        seed: Seed for split and initialisation.
-
-    Returns:
-        A :class:`LabelFlipResult`.
-
-    >>> r = digit_label_flip(n_train=100, steps=5)
-    >>> sorted(r.six_as_nine) == ["hflip", "original", "rot180"]
-    True
-    """
-    from regbook.data import digits
-
-    n_train = check_int("n_train", n_train, minimum=10)
-    if n_train > 1000:
-        raise ValueError(f"n_train must be <= 1000 (got {n_train})")
-    steps = check_int("steps", steps, minimum=1)
-    seed = check_int("seed", seed)
-    tr, _, te = digits(n_train, 0, seed=seed)
-    g = torch.Generator().manual_seed(seed)
-    net = _train_digits(tr.x.reshape(-1, 1, 8, 8), tr.y, augment="none", steps=steps, hidden=128, generator=g)
-    xt = te.x.reshape(-1, 1, 8, 8)
-    transforms: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-        "original": lambda z: z,
-        "hflip": lambda z: z.flip(-1),
-        "rot180": lambda z: torch.rot90(z, 2, dims=(-2, -1)),
-    }
-    six, nine = xt[te.y == 6], xt[te.y == 9]
-    s9: dict[str, float] = {}
-    s6: dict[str, float] = {}
-    n6: dict[str, float] = {}
-    mode: dict[str, tuple[int, float]] = {}
-    with torch.no_grad():
-        acc = float((net(xt).argmax(1) == te.y).float().mean())
-        for name, fn in transforms.items():
-            p6 = net(fn(six)).argmax(1)
-            p9 = net(fn(nine)).argmax(1)
-            s9[name] = float((p6 == 9).float().mean())
-            s6[name] = float((p6 == 6).float().mean())
-            n6[name] = float((p9 == 6).float().mean())
-            counts = torch.bincount(p6, minlength=10)
-            mode[name] = (int(counts.argmax()), float(counts.max()) / len(p6))
-    return LabelFlipResult(tuple(transforms), s9, s6, n6, mode, acc, len(six), len(nine))

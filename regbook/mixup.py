@@ -24,7 +24,6 @@ All randomness (λ, the partner permutation, the box) comes from an explicit
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -37,21 +36,15 @@ from regbook._checks import (
     check_int,
     check_positive,
 )
-from regbook.label_smoothing import expected_calibration_error
-from regbook.models import init_linear_
 
 __all__ = [
     "CutMix",
-    "LambdaGap",
-    "MixResult",
     "Mixup",
     "cutmix_batch",
     "cutmix_box",
-    "cutmix_lambda_gap",
     "mix_labels",
     "mixed_loss",
     "mixup_batch",
-    "mixup_experiment",
     "sample_beta",
 ]
 
@@ -175,9 +168,11 @@ def mixup_batch(
     x, y = _check_batch(x, y, image=False)
     a = check_positive("alpha", alpha)
     check_generator("generator", generator)
+    # mixup-start
     lam = sample_beta(a, generator=generator)
     perm = torch.randperm(x.shape[0], generator=generator)
     x_mix = lam * x + (1 - lam) * x[perm]
+    # mixup-end
     return x_mix, y, y[perm], lam
 
 
@@ -206,12 +201,14 @@ def cutmix_box(height: int, width: int, lam: float, *, generator: torch.Generato
     W = check_int("width", width, minimum=1)
     lam = check_in_range("lam", lam, 0.0, 1.0)
     check_generator("generator", generator)
+    # box-start
     cut = math.sqrt(1.0 - lam)
     cut_h, cut_w = int(H * cut), int(W * cut)
     cy = int(torch.randint(0, H, (), generator=generator))
     cx = int(torch.randint(0, W, (), generator=generator))
     y1, y2 = min(max(cy - cut_h // 2, 0), H), min(max(cy + cut_h // 2, 0), H)
     x1, x2 = min(max(cx - cut_w // 2, 0), W), min(max(cx + cut_w // 2, 0), W)
+    # box-end
     return y1, y2, x1, x2
 
 
@@ -256,13 +253,15 @@ def cutmix_batch(
     x, y = _check_batch(x, y, image=True)
     a = check_positive("alpha", alpha)
     check_generator("generator", generator)
+    # cutmix-start
     lam0 = sample_beta(a, generator=generator)
     perm = torch.randperm(x.shape[0], generator=generator)
     H, W = x.shape[-2:]
     y1, y2, x1, x2 = cutmix_box(H, W, lam0, generator=generator)
     x_mix = x.clone()
-    x_mix[:, :, y1:y2, x1:x2] = x[perm][:, :, y1:y2, x1:x2]
+    x_mix[:, :, y1:y2, x1:x2] = x[perm, :, y1:y2, x1:x2]
     lam = 1.0 - (y2 - y1) * (x2 - x1) / (H * W)
+    # cutmix-end
     return x_mix, y, y[perm], lam
 
 
@@ -326,9 +325,11 @@ def mixed_loss(
         )
     lam = check_in_range("lam", lam, 0.0, 1.0)
     ls = check_in_range("label_smoothing", label_smoothing, 0.0, 1.0)
+    # loss-start
     ce_a = F.cross_entropy(logits, y_a, label_smoothing=ls)
     ce_b = F.cross_entropy(logits, y_b, label_smoothing=ls)
     return lam * ce_a + (1 - lam) * ce_b
+    # loss-end
 
 
 class Mixup(torch.nn.Module):
@@ -364,157 +365,3 @@ class CutMix(torch.nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
         return cutmix_batch(x, y, alpha=self.alpha, generator=self.generator)
-
-
-# ---------------------------------------------------------------------------
-# Measurements
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LambdaGap:
-    """Nominal vs actual λ of CutMix boxes on an ``size`` × ``size`` image.
-
-    Attributes:
-        size: Image side in pixels.
-        nominal: The Beta draws λ₀.
-        actual: λ recomputed from the pasted box, one per draw.
-    """
-
-    size: int
-    nominal: list[float]
-    actual: list[float]
-
-    def mean_abs_gap(self) -> float:
-        """Mean of :math:`|\\lambda - \\lambda_0|`."""
-        return sum(abs(a - b) for a, b in zip(self.actual, self.nominal, strict=True)) / len(self.actual)
-
-
-def cutmix_lambda_gap(*, size: int, alpha: float = 1.0, draws: int = 2000, seed: int = 0) -> LambdaGap:
-    """Draw CutMix boxes on a square image and compare the nominal and the pasted λ.
-
-    Args:
-        size: Image side, >= 1.
-        alpha: Beta parameter, > 0.
-        draws: Number of boxes, >= 1.
-        seed: Seed of the generator.
-
-    Returns:
-        A :class:`LambdaGap`.
-
-    >>> r = cutmix_lambda_gap(size=8, draws=200)
-    >>> r.mean_abs_gap() > 0.01
-    True
-    """
-    size = check_int("size", size, minimum=1)
-    a = check_positive("alpha", alpha)
-    draws = check_int("draws", draws, minimum=1)
-    g = torch.Generator().manual_seed(check_int("seed", seed))
-    nominal, actual = [], []
-    for _ in range(draws):
-        lam0 = sample_beta(a, generator=g)
-        y1, y2, x1, x2 = cutmix_box(size, size, lam0, generator=g)
-        nominal.append(lam0)
-        actual.append(1.0 - (y2 - y1) * (x2 - x1) / (size * size))
-    return LambdaGap(size, nominal, actual)
-
-
-@dataclass(frozen=True)
-class MixResult:
-    """Test metrics per training method, noise level and seed.
-
-    Attributes:
-        methods: e.g. ``("erm", "mixup", "cutmix")``.
-        noise: Label-noise fractions of the training set.
-        accuracy: ``accuracy[(method, noise)]``: one test accuracy per seed.
-        ece: Same layout, expected calibration error (15 bins).
-        train_fit: Same layout, accuracy on the (noisy) training labels.
-    """
-
-    methods: tuple[str, ...]
-    noise: tuple[float, ...]
-    accuracy: dict[tuple[str, float], list[float]]
-    ece: dict[tuple[str, float], list[float]]
-    train_fit: dict[tuple[str, float], list[float]]
-
-    def mean(self, metric: str, method: str, noise: float) -> float:
-        """Mean over seeds of ``metric`` (``"accuracy"``, ``"ece"`` or ``"train_fit"``)."""
-        values: list[float] = getattr(self, metric)[(method, noise)]
-        return sum(values) / len(values)
-
-
-def mixup_experiment(
-    *,
-    methods: tuple[str, ...] = ("erm", "mixup", "cutmix"),
-    noise: tuple[float, ...] = (0.0, 0.4),
-    n_train: int = 300,
-    seeds: tuple[int, ...] = (0, 1),
-    steps: int = 300,
-    hidden: int = 128,
-    alpha: float = 1.0,
-) -> MixResult:
-    """Train an MLP on 8×8 digits by ERM, Mixup or CutMix, with and without label noise.
-
-    A fraction ``noise`` of the training labels is replaced by a wrong class
-    (:func:`regbook.data.flip_labels`); test labels are clean. Full-batch Adam,
-    one λ per step (as in the papers' code).
-
-    Args:
-        methods: Any of ``"erm"``, ``"mixup"``, ``"cutmix"``.
-        noise: Label-noise fractions, each in [0, 1).
-        n_train: Training examples, in [10, 1000].
-        seeds: Seeds for the split, the noise, initialisation and mixing.
-        steps: Adam steps.
-        hidden: Hidden width (wide enough to memorise noisy labels).
-        alpha: Beta parameter for both mixes.
-
-    Returns:
-        A :class:`MixResult`.
-
-    >>> r = mixup_experiment(methods=("erm",), noise=(0.0,), n_train=50, seeds=(0,), steps=5)
-    >>> len(r.accuracy[("erm", 0.0)])
-    1
-    """
-    from regbook.data import digits, flip_labels
-
-    for m in methods:
-        if m not in ("erm", "mixup", "cutmix"):
-            raise ValueError(f"methods must be drawn from ('erm', 'mixup', 'cutmix') (got {m!r})")
-    noise = tuple(check_in_range("noise", q, 0.0, 1.0, high_inclusive=False) for q in noise)
-    n_train = check_int("n_train", n_train, minimum=10)
-    if n_train > 1000:
-        raise ValueError(f"n_train must be <= 1000 (got {n_train})")
-    steps = check_int("steps", steps, minimum=1)
-    hidden = check_int("hidden", hidden, minimum=1)
-    a = check_positive("alpha", alpha)
-    acc: dict[tuple[str, float], list[float]] = {}
-    ece: dict[tuple[str, float], list[float]] = {}
-    fit: dict[tuple[str, float], list[float]] = {}
-    for seed in seeds:
-        tr, _, te = digits(n_train, 0, seed=check_int("seed", seed))
-        x, xt = tr.x.reshape(-1, 1, 8, 8), te.x.reshape(-1, 1, 8, 8)
-        for q in noise:
-            y = flip_labels(tr.y, q, num_classes=10, generator=torch.Generator().manual_seed(500 + seed))
-            for m in methods:
-                g = torch.Generator().manual_seed(1000 + seed)
-                net = torch.nn.Sequential(
-                    torch.nn.Flatten(), torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10)
-                )
-                init_linear_(net, generator=g)
-                opt = torch.optim.Adam(net.parameters(), lr=3e-3)
-                for _ in range(steps):
-                    if m == "erm":
-                        loss = F.cross_entropy(net(x), y)
-                    else:
-                        mix = mixup_batch if m == "mixup" else cutmix_batch
-                        x_mix, y_a, y_b, lam = mix(x, y, alpha=a, generator=g)
-                        loss = mixed_loss(net(x_mix), y_a, y_b, lam)
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                with torch.no_grad():
-                    probs = net(xt).softmax(1)
-                    acc.setdefault((m, q), []).append(float((probs.argmax(1) == te.y).float().mean()))
-                    ece.setdefault((m, q), []).append(expected_calibration_error(probs, te.y))
-                    fit.setdefault((m, q), []).append(float((net(x).argmax(1) == y).float().mean()))
-    return MixResult(tuple(methods), noise, acc, ece, fit)

@@ -5,8 +5,10 @@
  * "src" are PNG data URIs of two S x S images. Does nothing on other pages.
  *
  * Mixup:  canvas = λ·A + (1-λ)·B   (draw A, then B with alpha 1-λ).
- * CutMix: a centred box of B with side floor(S·sqrt(1-λ)) pasted into A; the
- *         label weight is recomputed from the integer box: λ' = 1 - w·h / S².
+ * CutMix: a centred box of B pasted into A, cut as regbook.mixup.cutmix_box
+ *         cuts it: cut = floor(S·sqrt(1-λ)), the box spans floor(cut/2) pixels
+ *         either side of the centre (so an odd cut loses a pixel), and the label
+ *         weight is recomputed from that integer box: λ' = 1 - side² / S².
  */
 (function () {
   "use strict";
@@ -76,8 +78,9 @@
         }
         note = "Mixup: every pixel is " + fmt(lam) + "·" + data.a.label + " + " + fmt(1 - lam) + "·" + data.b.label;
       } else {
-        var side = Math.floor(S * Math.sqrt(1 - lam));
-        var x0 = Math.floor((S - side) / 2);
+        var half = Math.floor(Math.floor(S * Math.sqrt(1 - lam)) / 2);
+        var side = 2 * half;
+        var x0 = Math.floor(S / 2) - half;
         weight = 1 - (side * side) / (S * S);
         if (loaded === 2) {
           ctx.globalAlpha = 1; ctx.drawImage(imgA, 0, 0, S, S);
