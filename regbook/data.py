@@ -99,6 +99,8 @@ def flip_labels(y: torch.Tensor, fraction: float, *, num_classes: int, generator
     num_classes = check_count("num_classes", num_classes, minimum=2)
     y = check_class_indices("y", y, num_classes=num_classes)
     generator = check_generator("generator", generator)
+    if y.is_meta:  # shape only, as torch treats meta tensors: no draws, no values
+        return torch.empty_like(y)
     flip = torch.rand(len(y), generator=generator) < fraction
     shift = torch.randint(1, num_classes, (len(y),), generator=generator)
     out = y.clone()

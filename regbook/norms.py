@@ -28,33 +28,26 @@ catastrophically when the mean is large compared with the spread.
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from regbook._checks import check_choice, check_float_tensor, check_int, check_positive
-from regbook.data import digits
 
 __all__ = [
+    "KINDS",
     "GroupNorm",
     "LayerNorm",
-    "NormConvergence",
-    "NormTiming",
     "RMSNorm",
     "group_norm",
     "layer_norm",
-    "norm_convergence",
     "normalize",
     "rms_norm",
     "stat_groups",
-    "time_norms",
 ]
 
+#: The kinds of normalization :func:`stat_groups` knows (the sets of entries that share statistics).
 KINDS = ("batch", "layer", "rms", "group", "instance")
 
 
@@ -99,11 +92,13 @@ def _normalize(x: torch.Tensor, dims: tuple[int, ...], center: bool, eps: float)
         # Statistics in float32, as torch's kernels keep them: in float16 the square
         # of any |x| > 256 overflows (max 65504), and bfloat16 has 8 bits of mantissa.
         return _normalize(x.float(), dims, center, eps).to(x.dtype)
+    # idea-start
     if center:
         mean = x.mean(dim=dims, keepdim=True)          # μ_S
         x = x - mean                                    # x - μ_S
     var = (x * x).mean(dim=dims, keepdim=True)          # σ²_S (two-pass), or mean(x²) if not centred
     return x * torch.rsqrt(var + eps)                   # x̂ = (x - μ_S) / sqrt(σ²_S + ε)
+    # idea-end
 
 
 def normalize(x: torch.Tensor, dims: Sequence[int], *, center: bool, eps: float) -> torch.Tensor:
@@ -333,13 +328,15 @@ def group_norm(
         raise ValueError(f"num_groups must divide the number of channels {c} (got {num_groups})")
     _check_param("weight", weight, (c,))
     _check_param("bias", bias, (c,))
-    xg = x.reshape(n, num_groups, -1)                    # (N, G, C/G · spatial)
+    # group-start
+    xg = x.reshape(n, num_groups, -1)                    # (N, G, C/G · spatial): one row per group
     y = _normalize(xg, (2,), True, eps).reshape(x.shape)
     affine_shape = (1, c) + (1,) * (x.ndim - 2)          # broadcast γ_c, β_c over spatial axes
     if weight is not None:
         y = y * weight.reshape(affine_shape)
     if bias is not None:
         y = y + bias.reshape(affine_shape)
+    # group-end
     return y
 
 
@@ -458,193 +455,3 @@ class GroupNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return group_norm(x, self.num_groups, weight=self.weight, bias=self.bias, eps=self.eps)
-
-
-# --- experiment: is RMSNorm cheaper? --------------------------------------
-
-@dataclass
-class NormTiming:
-    """Median wall-clock seconds of LayerNorm and RMSNorm at one shape (from :func:`time_norms`).
-
-    Keys of the dicts are ``"library"`` (``F.layer_norm`` / ``F.rms_norm``) and
-    ``"scratch"`` (this module's :func:`layer_norm` / :func:`rms_norm` formula,
-    without argument checks), each for ``"fwd"`` and ``"fwd+bwd"``.
-    """
-
-    shape: tuple[int, ...]
-    layer: dict[str, float] = field(default_factory=dict)
-    rms: dict[str, float] = field(default_factory=dict)
-
-    def ratio(self, key: str) -> float:
-        """RMSNorm time / LayerNorm time for ``key`` such as ``"library fwd"``; below 1 means cheaper."""
-        return self.rms[key] / self.layer[key]
-
-
-def _median_times(fns: Sequence[Callable[[], object]], repeats: int) -> list[float]:
-    """Median time of each function, calling them in turn so that they share the machine's load."""
-    for fn in fns:
-        fn()  # warm-up: allocations, first-call dispatch
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, record in zip(fns, times, strict=True):
-            t0 = time.perf_counter()
-            fn()
-            record.append(time.perf_counter() - t0)
-    return [float(statistics.median(t)) for t in times]
-
-
-def _time_shape(dims: tuple[int, ...], gen: torch.Generator, repeats: int, eps: float) -> NormTiming:
-    d = dims[-1]
-    x = torch.randn(dims, generator=gen).requires_grad_(True)
-    w = (1 + 0.1 * torch.randn(d, generator=gen)).requires_grad_(True)
-    b = (0.1 * torch.randn(d, generator=gen)).requires_grad_(True)
-    g = torch.randn(dims, generator=gen)
-    variants: dict[str, dict[str, Callable[[], torch.Tensor]]] = {
-        "library": {
-            "layer": lambda: F.layer_norm(x, (d,), w, b, eps),
-            "rms": lambda: F.rms_norm(x, (d,), w, eps),
-        },
-        "scratch": {  # the same formula as layer_norm / rms_norm, without the argument checks
-            "layer": lambda: _normalize(x, (-1,), True, eps) * w + b,
-            "rms": lambda: _normalize(x, (-1,), False, eps) * w,
-        },
-    }
-
-    def fwd(fn: Callable[[], torch.Tensor]) -> Callable[[], None]:
-        def run() -> None:
-            with torch.no_grad():
-                fn()
-        return run
-
-    def fwd_bwd(fn: Callable[[], torch.Tensor]) -> Callable[[], None]:
-        def run() -> None:
-            x.grad = w.grad = b.grad = None
-            fn().backward(g)
-        return run
-
-    timing = NormTiming(shape=dims)
-    for impl, fns in variants.items():
-        for mode, wrap in (("fwd", fwd), ("fwd+bwd", fwd_bwd)):
-            t_layer, t_rms = _median_times([wrap(fns["layer"]), wrap(fns["rms"])], repeats)
-            timing.layer[f"{impl} {mode}"] = t_layer
-            timing.rms[f"{impl} {mode}"] = t_rms
-    return timing
-
-
-def time_norms(
-    shapes: Sequence[Sequence[int]], *, repeats: int = 7, eps: float = 1e-5, seed: int = 0
-) -> list[NormTiming]:
-    """Time LayerNorm against RMSNorm (float32, affine, over the last axis) at each shape.
-
-    For every shape, four variants (library / from scratch, forward / forward +
-    backward) are each run ``repeats`` times after one warm-up call, and the
-    median of ``time.perf_counter`` differences is kept. Absolute times depend on
-    the machine and its load; only the ratios are meant to be read. Set the
-    thread count (``torch.set_num_threads``) before calling.
-
-    Args:
-        shapes: Input shapes ``(*, D)``.
-        repeats: Timed repetitions per variant, ``>= 1``.
-        eps: Epsilon for both norms.
-        seed: Seed of the random input.
-
-    Returns:
-        One :class:`NormTiming` per shape.
-
-    Raises:
-        ValueError: If ``repeats < 1``, a shape is empty, or ``eps <= 0``.
-    """
-    repeats = check_int("repeats", repeats, minimum=1)
-    eps = _check_eps(eps)
-    check_int("seed", seed)
-    out = []
-    gen = torch.Generator().manual_seed(seed)
-    for shape in shapes:
-        if not isinstance(shape, (tuple, list)) or len(shape) == 0:
-            raise ValueError(f"each shape must be a non-empty tuple of ints (got {shape!r})")
-        dims = tuple(check_int("shape", d, minimum=1) for d in shape)
-        timing = _time_shape(dims, gen, repeats, eps)
-        out.append(timing)
-    return out
-
-
-# --- experiment: does RMSNorm train as well? ------------------------------
-
-@dataclass
-class NormConvergence:
-    """Training curves of the same MLP with LayerNorm and with RMSNorm (from :func:`norm_convergence`)."""
-
-    train_loss: dict[str, list[list[float]]]
-    test_accuracy: dict[str, list[float]]
-    seeds: list[int]
-
-
-def _mlp(norm: str, hidden: int, gen: torch.Generator) -> nn.Sequential:
-    def lin(i: int, o: int) -> nn.Linear:
-        layer = nn.Linear(i, o)
-        nn.init.kaiming_uniform_(layer.weight, a=5**0.5, generator=gen)   # torch's default, seeded
-        nn.init.uniform_(layer.bias, -1 / i**0.5, 1 / i**0.5, generator=gen)
-        return layer
-
-    def nrm() -> nn.Module:
-        return LayerNorm(hidden) if norm == "layer" else RMSNorm(hidden, eps=1e-5)
-
-    return nn.Sequential(
-        lin(64, hidden), nrm(), nn.ReLU(),
-        lin(hidden, hidden), nrm(), nn.ReLU(),
-        lin(hidden, hidden), nrm(), nn.ReLU(),
-        lin(hidden, 10),
-    )
-
-
-def norm_convergence(
-    *, n_train: int = 1000, hidden: int = 64, steps: int = 300, batch_size: int = 64,
-    lr: float = 3e-3, seeds: Sequence[int] = (0, 1, 2),
-) -> NormConvergence:
-    """Train a 3-hidden-layer MLP on the 8×8 digits with LayerNorm, then with RMSNorm.
-
-    Both runs of a seed share the initial linear weights and the mini-batch order,
-    so the only difference is the norm layer. Adam, cross-entropy.
-
-    Args:
-        n_train: Training images (the test set is the rest of the 1,797 digits).
-        hidden: Width of the hidden layers.
-        steps: Adam steps.
-        batch_size: Mini-batch size.
-        lr: Adam learning rate.
-        seeds: One run per seed and norm.
-
-    Returns:
-        Per-step training losses and final test accuracies, keyed ``"layer"`` / ``"rms"``.
-
-    Raises:
-        ValueError: If a size is out of range or ``lr <= 0``.
-    """
-    n_train = check_int("n_train", n_train, minimum=10)
-    hidden = check_int("hidden", hidden, minimum=1)
-    steps = check_int("steps", steps, minimum=1)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    lr = check_positive("lr", lr)
-    seeds = [check_int("seeds", s) for s in seeds]
-    tr, _, te = digits(n_train, 0, seed=0)
-    losses: dict[str, list[list[float]]] = {"layer": [], "rms": []}
-    accs: dict[str, list[float]] = {"layer": [], "rms": []}
-    for seed in seeds:
-        for norm in ("layer", "rms"):
-            gen = torch.Generator().manual_seed(seed)
-            model = _mlp(norm, hidden, gen)
-            opt = torch.optim.Adam(model.parameters(), lr=lr)
-            curve = []
-            for _ in range(steps):
-                idx = torch.randint(0, n_train, (batch_size,), generator=gen)
-                loss = F.cross_entropy(model(tr.x[idx]), tr.y[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                curve.append(loss.item())
-            with torch.no_grad():
-                acc = float((model(te.x).argmax(1) == te.y).float().mean())
-            losses[norm].append(curve)
-            accs[norm].append(acc)
-    return NormConvergence(train_loss=losses, test_accuracy=accs, seeds=list(seeds))
-

@@ -315,7 +315,7 @@ def project_l1_ball(v: torch.Tensor, radius: float) -> torch.Tensor:
     radius = check_positive("radius", radius)
     if v.abs().sum() <= radius:
         return v.clone()
-    u = v.abs().sort(descending=True).values
+    u = v.detach().abs().sort(descending=True).values  # the threshold is a constant of the projection
     cssv = u.cumsum(0) - radius
     k = torch.arange(1, u.numel() + 1, dtype=v.dtype)
     # ρ: the last k with u_k > (Σ_{j<=k} u_j - r)/k. k = 1 always qualifies in exact arithmetic;
@@ -371,7 +371,7 @@ def constrained_minimum(
     check_choice("norm", norm, ("l1", "l2"))
     radius = check_positive("radius", radius)
     steps = check_count("steps", steps)
-    eig = torch.linalg.eigvalsh(a)
+    eig = torch.linalg.eigvalsh(a.detach())
     if eig.min() <= 0:
         raise ValueError(f"a must be positive definite (got smallest eigenvalue {eig.min().item():.3g})")
     project = project_l1_ball if norm == "l1" else project_l2_ball

@@ -25,30 +25,25 @@ down (Xiong et al., 2020).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from regbook._checks import check_choice, check_float_tensor, check_int, check_nonnegative, check_positive
-from regbook.data import digits
+from regbook._checks import check_choice, check_float_tensor, check_int, check_nonnegative
 
 __all__ = [
     "MLP",
+    "PLACEMENTS",
     "Block",
-    "GradientProfile",
     "SelfAttention",
     "Stack",
-    "WarmupRun",
-    "gradient_profile",
     "make_stack",
     "sublayer_jacobians",
     "warmup_lr",
-    "warmup_run",
 ]
 
+#: Where a block's LayerNorms sit, before each sublayer (inside the branch) or after each residual sum.
 PLACEMENTS = ("pre", "post")
 
 
@@ -132,12 +127,14 @@ class Block(nn.Module):
         self.mlp = MLP(d_model, generator=generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # block-start
         if self.placement == "pre":
             x = x + self.attn(self.ln_1(x))      # (B, T, C): the highway x is never normalized
             x = x + self.mlp(self.ln_2(x))       # (B, T, C)
         else:
             x = self.ln_1(x + self.attn(x))      # (B, T, C): the sum, highway included, goes through LN
             x = self.ln_2(x + self.mlp(x))       # (B, T, C)
+        # block-end
         return x
 
 
@@ -264,70 +261,7 @@ def sublayer_jacobians(block: Block, x: torch.Tensor) -> tuple[torch.Tensor, tor
     return j_sub, j_branch
 
 
-# --- experiment: gradient norms per layer at initialization ---------------
-
-@dataclass
-class GradientProfile:
-    """Gradient norms per block at initialization (from :func:`gradient_profile`).
-
-    ``norms[placement][depth]`` is a list with one entry per block (input side
-    first): the L2 norm of the gradient of all that block's parameters,
-    averaged over ``seeds``.
-    """
-
-    norms: dict[str, dict[int, list[float]]]
-    depths: list[int]
-    d_model: int
-
-
-def gradient_profile(
-    depths: Sequence[int] = (2, 6, 12, 24), *, d_model: int = 64, n_heads: int = 4, seq_len: int = 16,
-    batch_size: int = 16, seeds: Sequence[int] = (0, 1, 2),
-) -> GradientProfile:
-    """Measure ‖∂L/∂θ_l‖ for every block ``l`` of freshly initialized stacks.
-
-    The input is standard normal noise ``(B, T, C)``, the loss the cross-entropy
-    of the head's ``C``-way prediction at every position against random labels.
-    The same input, labels and seed are used for both placements and every depth.
-
-    Args:
-        depths: Stack depths to measure.
-        d_model: Width.
-        n_heads: Attention heads.
-        seq_len: Sequence length ``T``.
-        batch_size: Batch size ``B``.
-        seeds: Initializations (and data) to average over.
-
-    Returns:
-        A :class:`GradientProfile`.
-
-    Raises:
-        ValueError: If a size is out of range.
-    """
-    depths = [check_int("depths", d, minimum=1) for d in depths]
-    d_model = check_int("d_model", d_model, minimum=1)
-    seq_len = check_int("seq_len", seq_len, minimum=1)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    seeds = [check_int("seeds", s) for s in seeds]
-    norms: dict[str, dict[int, list[float]]] = {p: {} for p in PLACEMENTS}
-    for placement in PLACEMENTS:
-        for depth in depths:
-            total = torch.zeros(depth, dtype=torch.float64)
-            for seed in seeds:
-                gen = torch.Generator().manual_seed(seed)
-                x = torch.randn(batch_size, seq_len, d_model, generator=gen)
-                y = torch.randint(0, d_model, (batch_size, seq_len), generator=gen)
-                net = make_stack(depth, d_model, placement=placement, n_heads=n_heads, generator=gen)
-                loss = F.cross_entropy(net(x).reshape(-1, d_model), y.reshape(-1))
-                loss.backward()
-                for i, block in enumerate(net.blocks):
-                    sq = sum(float(p.grad.double().pow(2).sum()) for p in block.parameters() if p.grad is not None)
-                    total[i] += math.sqrt(sq)
-            norms[placement][depth] = (total / len(seeds)).tolist()
-    return GradientProfile(norms=norms, depths=depths, d_model=d_model)
-
-
-# --- experiment: warmup ---------------------------------------------------
+# --- the learning-rate warmup ------------------------------------------------
 
 def warmup_lr(step: int, *, lr: float, warmup_steps: int) -> float:
     r"""Linear warmup: :math:`\eta_t = \eta \cdot \min(1, (t+1)/T_{\text{warm}})`, then constant.
@@ -350,74 +284,8 @@ def warmup_lr(step: int, *, lr: float, warmup_steps: int) -> float:
     step = check_int("step", step, minimum=0)
     lr = check_nonnegative("lr", lr)
     warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
+    # warmup-start
     if warmup_steps == 0:
         return lr
     return lr * min(1.0, (step + 1) / warmup_steps)
-
-
-@dataclass
-class WarmupRun:
-    """Loss curve and test accuracy of one training run (from :func:`warmup_run`)."""
-
-    placement: str
-    warmup_steps: int
-    train_loss: list[float]
-    test_accuracy: float
-
-
-def warmup_run(
-    *, placement: str, warmup_steps: int, depth: int = 6, d_model: int = 32, n_heads: int = 4,
-    lr: float = 3e-3, steps: int = 300, batch_size: int = 64, n_train: int = 1000, seed: int = 0,
-) -> WarmupRun:
-    """Train a small transformer to classify 8×8 digits read as sequences of 8 rows.
-
-    Each image becomes a sequence of ``T = 8`` row vectors of 8 pixels; the stack's
-    output is averaged over positions and a linear head gives 10 logits. Adam with
-    peak learning rate ``lr`` and :func:`warmup_lr`.
-
-    Args:
-        placement: ``"pre"`` or ``"post"``.
-        warmup_steps: Length of the linear warmup (0: none).
-        depth: Blocks.
-        d_model: Width.
-        n_heads: Heads.
-        lr: Peak Adam learning rate.
-        steps: Optimizer steps.
-        batch_size: Mini-batch size.
-        n_train: Training images; the rest of the 1,797 digits are the test set.
-        seed: Initialization and batch order.
-
-    Returns:
-        A :class:`WarmupRun`.
-
-    Raises:
-        ValueError: If an argument is out of range.
-    """
-    placement = check_choice("placement", placement, PLACEMENTS)
-    warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
-    lr = check_positive("lr", lr)
-    steps = check_int("steps", steps, minimum=1)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    n_train = check_int("n_train", n_train, minimum=10)
-    gen = torch.Generator().manual_seed(check_int("seed", seed))
-    tr, _, te = digits(n_train, 0, seed=0)
-    net = make_stack(depth, d_model, placement=placement, n_heads=n_heads, d_in=8, d_out=10, generator=gen)
-    opt = torch.optim.Adam(net.parameters(), lr=lr, foreach=True)
-
-    def logits(x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = net(x.view(-1, 8, 8))       # (B, 8 rows, 8 pixels) -> (B, 8, 10)
-        return out.mean(dim=1)                          # average over rows -> (B, 10)
-
-    losses = []
-    for step in range(steps):
-        for group in opt.param_groups:
-            group["lr"] = warmup_lr(step, lr=lr, warmup_steps=warmup_steps)
-        idx = torch.randint(0, n_train, (batch_size,), generator=gen)
-        loss = F.cross_entropy(logits(tr.x[idx]), tr.y[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    with torch.no_grad():
-        acc = float((logits(te.x).argmax(1) == te.y).float().mean())
-    return WarmupRun(placement=placement, warmup_steps=warmup_steps, train_loss=losses, test_accuracy=acc)
+    # warmup-end

@@ -64,6 +64,36 @@ def test_group_norm_by_hand() -> None:
         assert v == pytest.approx(e, abs=1e-12)
 
 
+def test_eps_enters_every_function_by_hand() -> None:
+    # a large ε makes its place in the formula visible. [1, 3, 5, 7]: variance 5, mean square 21.
+    x = torch.tensor([[1.0, 3.0, 5.0, 7.0]], dtype=F64)
+    assert N.normalize(x, (1,), center=True, eps=3.0)[0, 0].item() == pytest.approx(-3 / math.sqrt(8))
+    assert N.normalize(x, (1,), center=False, eps=3.0)[0, 0].item() == pytest.approx(1 / math.sqrt(24))
+    assert N.layer_norm(x, 4, eps=4.0)[0, 0].item() == pytest.approx(-3 / 3.0)
+    assert N.rms_norm(x, 4, eps=4.0)[0, 0].item() == pytest.approx(1 / 5.0)
+    assert N.group_norm(x.reshape(1, 2, 2), 1, eps=4.0)[0, 0, 0].item() == pytest.approx(-3 / 3.0)
+    assert N.LayerNorm(4, eps=4.0)(x.float())[0, 0].item() == pytest.approx(-1.0)
+    assert N.RMSNorm(4, eps=4.0)(x.float())[0, 0].item() == pytest.approx(0.2)
+    assert N.GroupNorm(1, 2, eps=4.0)(x.reshape(1, 2, 2).float())[0, 0, 0].item() == pytest.approx(-1.0)
+
+
+def test_normalize_dims_choose_the_set() -> None:
+    # rows [1, 3] and [5, 9]: over dim 1 each row alone -> ±1/sqrt(1+ε), ±2/sqrt(4+ε) ≈ ±1;
+    # over dim 0 each column: [1, 5] -> ±2/2, [3, 9] -> ±3/3
+    x = torch.tensor([[1.0, 3.0], [5.0, 9.0]], dtype=F64)
+    torch.testing.assert_close(N.normalize(x, (1,), center=True, eps=1e-12),
+                               torch.tensor([[-1.0, 1.0], [-1.0, 1.0]], dtype=F64))
+    torch.testing.assert_close(N.normalize(x, (0,), center=True, eps=1e-12),
+                               torch.tensor([[-1.0, -1.0], [1.0, 1.0]], dtype=F64))
+
+
+def test_group_norm_module_without_affine_has_no_parameters() -> None:
+    gn = N.GroupNorm(2, 4, affine=False)
+    assert gn.weight is None and gn.bias is None and not list(gn.parameters())
+    x = rand(2, 4, 3)
+    torch.testing.assert_close(gn(x.float()), F.group_norm(x.float(), 2))
+
+
 def test_stat_groups_by_hand() -> None:
     assert N.stat_groups((2, 3), "batch").tolist() == [[0, 1, 2], [0, 1, 2]]
     assert N.stat_groups((2, 3), "layer").tolist() == [[0, 0, 0], [1, 1, 1]]
@@ -346,33 +376,3 @@ def test_error_stat_groups() -> None:
         N.stat_groups((3,), "layer")
     with pytest.raises(ValueError, match="num_groups must divide the number of channels 3"):
         N.stat_groups((2, 3), "group", num_groups=2)
-
-
-def test_error_time_norms() -> None:
-    with pytest.raises(ValueError, match=r"repeats must be >= 1 \(got 0\)"):
-        N.time_norms([(2, 4)], repeats=0)
-    with pytest.raises(ValueError, match="each shape must be a non-empty tuple of ints"):
-        N.time_norms([()], repeats=1)
-
-
-def test_error_norm_convergence() -> None:
-    with pytest.raises(ValueError, match=r"lr must be > 0 \(got -0.1\)"):
-        N.norm_convergence(lr=-0.1)
-
-
-# --- experiments, small ----------------------------------------------------
-
-def test_time_norms_small_returns_positive_times() -> None:
-    (t,) = N.time_norms([(4, 8, 32)], repeats=2)
-    keys = {"library fwd", "library fwd+bwd", "scratch fwd", "scratch fwd+bwd"}
-    assert set(t.layer) == keys and set(t.rms) == keys
-    assert all(v > 0 for v in (*t.layer.values(), *t.rms.values()))
-    assert all(math.isfinite(t.ratio(k)) and t.ratio(k) > 0 for k in keys)  # no claim on which is faster
-
-
-def test_norm_convergence_small_rms_no_worse() -> None:
-    run = N.norm_convergence(n_train=500, hidden=32, steps=150, seeds=(0,))
-    acc_ln, acc_rms = run.test_accuracy["layer"][0], run.test_accuracy["rms"][0]
-    assert acc_ln > 0.85 and acc_rms > 0.85
-    assert acc_rms > acc_ln - 0.03
-    assert run.train_loss["rms"][0][-1] < 0.5 * run.train_loss["rms"][0][0]
