@@ -33,9 +33,9 @@ __all__ = ["COLORS", "MIN_FONT", "WIDTH", "Timing", "provenance", "stamp", "use_
 #: reddish purple, sky blue, grey, yellow), in the order figures use it.
 COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#7F7F7F", "#F0E442")
 
-#: Width of a figure in inches: the text column on a 1280 px desktop (672 px at 96 px/in).
+#: Width of a figure in inches, the text column on a 1280 px desktop (672 px at 96 px/in).
 WIDTH = 7.0
-#: Smallest type in a figure, in points (12 px on a desktop).
+#: Smallest type in a figure in points (12 px on a desktop).
 MIN_FONT = 9.0
 
 

@@ -46,7 +46,7 @@ def t_quantile(p: float, df: int) -> float:
     """The ``p``-quantile of Student's t distribution with ``df`` degrees of freedom.
 
     Computed by bisection on the regularized incomplete beta function
-    (:func:`math.lgamma` and a continued fraction), so no SciPy is needed.
+    (``math.lgamma`` and a continued fraction), so no SciPy is needed.
 
     Args:
         p: Probability in ``(0, 1)``.
