@@ -41,7 +41,7 @@ def test_bad_seed(seed):
 
 @pytest.mark.parametrize("seconds", [-1.0, float("nan")])
 def test_bad_seconds(seconds):
-    with pytest.raises(ValueError, match="seconds must be (>= 0|finite)"):
+    with pytest.raises(ValueError, match=r"seconds must be (>= 0|finite)"):
         provenance(seed=0, seconds=seconds)
 
 

@@ -45,7 +45,7 @@ OPS = [
            lambda: Sample((4, 6), {"generator": _gen(), "dtype": F64}, ("in_features", "num_features")),
            skip={"dtype": "a torch.dtype, checked by type"}),
     OpInfo("regbook.double_descent.random_features", D.random_features,
-           lambda: Sample(_design(3, 4)[:1] + (torch.randn(4, 5, generator=_gen(), dtype=F64),), {},
+           lambda: Sample((*_design(3, 4)[:1], torch.randn(4, 5, generator=_gen(), dtype=F64)), {},
                           ("x", "weight")),
            ref=lambda x, w: torch.relu(x @ w) / w.shape[-1] ** 0.5),
     OpInfo("regbook.double_descent.min_norm_fit", D.min_norm_fit,

@@ -11,7 +11,7 @@ from tests.conftest import TEST_SEEDS
 from tests.contracts.opinfo import OpInfo, Sample
 
 NOT_CALLABLE = {
-    "regbook.experiments.stats.BOOK_SEEDS", "regbook.experiments.stats.CONFIDENCE",
+    "regbook.experiments.stats.BOOK_SEEDS", "regbook.experiments.stats.CONFIDENCE", "regbook.experiments.stats.MIME",
     "regbook.experiments.harness.NORMS", "regbook.experiments.harness.OPTIMIZERS",
     "regbook.chapters.CHAPTERS", "regbook.chapters.REFERENCE_MODULES",
     "regbook.plotting.COLORS", "regbook.plotting.WIDTH", "regbook.plotting.MIN_FONT",
