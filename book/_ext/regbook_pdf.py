@@ -15,10 +15,11 @@ saying that it is interactive on the web. Equations are typeset already (the
 build does it), so nothing has to run in the page before printing.
 
 Chromium (driven by Playwright, ``/usr/bin/chromium`` or ``$REGBOOK_CHROMIUM``)
-prints it on A4 with page numbers in the footer and the headings as the PDF's
-outline. It prints twice: the first pass finds on which sheet each page of the
-book starts (read back with ``pdftotext``), the second prints the contents
-with those numbers. The script fails if an image does not load.
+prints it on A4 with page numbers in the footer. It prints twice from one
+loaded page: a quick first pass finds on which sheet each page of the book
+starts (read back with ``pdftotext``); the numbers go into the contents and
+the final pass prints a tagged PDF (structure for screen readers) with the
+headings as its outline. The script fails if an image does not load.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def assemble(html_dir: Path, base_url: str | None = None) -> tuple[str, int]:
     """The print document (HTML) and the number of interactive figures replaced by stills.
 
     The contents leave the page numbers empty (``<span class="rb-toc-num" data-for="page.html">``):
-    ``with_numbers`` fills them in once a first print has shown where each page starts.
+    they are filled in, in the loaded page, once a first print has shown where each page starts.
     """
     order = reading_order(html_dir)
     pages = {p for p, _, _ in order}
@@ -145,11 +146,15 @@ def assemble(html_dir: Path, base_url: str | None = None) -> tuple[str, int]:
     bodies: list[str] = []
     widgets = 0
     for page, _title, _caption in order:
-        soup = BeautifulSoup((html_dir / page).read_text(encoding="utf-8"), "html.parser")
-        style = soup.find("style", id="regbook-math-css")
+        text = (html_dir / page).read_text(encoding="utf-8")
+        style = re.search(r'<style id="regbook-math-css">(.*?)</style>', text, re.S)
         if style is not None:
-            math_css.append(style.get_text())
-        article = soup.select_one("article.bd-article")
+            math_css.append(style.group(1))
+        start, end = text.find('<article class="bd-article">'), text.rfind("</article>")
+        if start < 0 or end < 0:
+            continue
+        soup = BeautifulSoup(text[start:end + len("</article>")], "html.parser")  # the article alone: faster
+        article = soup.article
         if article is None:
             continue
         # As the page shows it before anything is clicked: hidden code cells stay out; folded
@@ -189,28 +194,25 @@ def assemble(html_dir: Path, base_url: str | None = None) -> tuple[str, int]:
     return doc, widgets
 
 
-def with_numbers(doc: str, numbers: dict[str, int]) -> str:
-    """The print document with the contents' page numbers filled in."""
-    return re.sub(r'(<span class="rb-toc-num" data-for="([^"]+)">)(</span>)',
-                  lambda m: f"{m.group(1)}{numbers.get(m.group(2), '')}{m.group(3)}", doc)
+FOOTER = '<div style="font-size:8pt;width:100%;text-align:center;color:#444;"><span class="pageNumber"></span></div>'
 
 
-def _print(browser: object, html_file: Path, pdf: Path) -> None:
+def _open(browser: object, html_file: Path) -> object:
     page = browser.new_page()  # type: ignore[attr-defined]
-    try:
-        page.goto(html_file.as_uri(), wait_until="networkidle")
-        page.evaluate("document.fonts.ready")
-        broken = page.evaluate("[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
-        if broken:
-            raise SystemExit(f"images that did not load in the print document: {broken}")
-        page.emulate_media(media="print")
-        footer = ('<div style="font-size:8pt;width:100%;text-align:center;color:#444;">'
-                  '<span class="pageNumber"></span></div>')
-        page.pdf(path=str(pdf), format="A4", print_background=True, display_header_footer=True,
-                 header_template="<div></div>", footer_template=footer, prefer_css_page_size=True,
-                 outline=True, tagged=True)
-    finally:
-        page.close()
+    page.goto(html_file.as_uri(), wait_until="networkidle")
+    page.evaluate("document.fonts.ready")
+    broken = page.evaluate("[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+    if broken:
+        raise SystemExit(f"images that did not load in the print document: {broken}")
+    page.emulate_media(media="print")
+    return page
+
+
+def _print(page: object, pdf: Path, *, final: bool) -> None:
+    """Print on A4 with page numbers; the final print is tagged, with the headings as the PDF's outline."""
+    page.pdf(path=str(pdf), format="A4", print_background=True, display_header_footer=True,  # type: ignore[attr-defined]
+             header_template="<div></div>", footer_template=FOOTER, prefer_css_page_size=True,
+             outline=final, tagged=final)
 
 
 def start_pages(pdf: Path, order: list[tuple[str, str, str]]) -> dict[str, int]:
@@ -247,15 +249,17 @@ def build(html_dir: Path, out: Path, base_url: str | None = None) -> tuple[int, 
                 raise SystemExit(f"{untypeset} equations in the built pages are not typeset: rebuild with `make html`")
             print_file.write_text(doc, encoding="utf-8")
             t1 = time.perf_counter()
-            _print(browser, print_file, draft)
+            page = _open(browser, print_file)
+            _print(page, draft, final=False)  # where does each page of the book start?
             t2 = time.perf_counter()
             numbers = start_pages(draft, order)
-            print_file.write_text(with_numbers(doc, numbers), encoding="utf-8")
+            page.evaluate("""numbers => document.querySelectorAll('.rb-toc-num').forEach(
+                s => { s.textContent = numbers[s.dataset.for] || ''; })""", numbers)  # type: ignore[attr-defined]
             out.parent.mkdir(parents=True, exist_ok=True)
-            _print(browser, print_file, out)
+            _print(page, out, final=True)
             t3 = time.perf_counter()
             browser.close()
-            print(f"assembled in {t1 - t0:.0f} s, printed twice in {t2 - t1:.0f} + {t3 - t2:.0f} s")
+            print(f"assembled in {t1 - t0:.0f} s, printed in {t2 - t1:.0f} + {t3 - t2:.0f} s")
     finally:
         print_file.unlink(missing_ok=True)
     return widgets, len(numbers)
