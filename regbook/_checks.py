@@ -8,7 +8,9 @@ PyTorch's own errors (``expected ... (got ...)``).
 from __future__ import annotations
 
 import math
+import os
 from numbers import Integral, Real
+from pathlib import Path
 
 import torch
 
@@ -169,4 +171,79 @@ def check_class_indices(name: str, value: object, *, num_classes: int | None = N
             f"{name} must hold class indices in [0, {num_classes - 1}] "
             f"(got values {int(value.min())}..{int(value.max())})"
         )
+    return value
+
+
+def check_device(name: str, value: object, *, allow_none: bool = True) -> torch.device | None:
+    """A device torch can use here: a ``str`` or ``torch.device`` (``None`` too when ``allow_none``).
+
+    An int is refused (``torch.device(1)`` would silently mean ``cuda:1``), so is a
+    string torch cannot parse, and so is a device this machine lacks (a CUDA device
+    torch does not see, an index past the last GPU). ``"meta"`` is accepted.
+    """
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str | torch.device):
+        allowed = "a str, torch.device or None" if allow_none else "a str or torch.device"
+        raise TypeError(f"{name} must be {allowed} (got {type(value).__name__} {value!r})")
+    try:
+        dev = torch.device(value)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"{name} must name a torch device such as 'cpu' or 'cuda' (got {value!r})") from None
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"{name} must be available on this machine (got {value!r}; torch sees no CUDA device)")
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(f"{name} must be available on this machine (got {value!r}; "
+                             f"torch sees CUDA devices 0..{count - 1})")
+    elif dev.type not in ("cpu", "meta"):
+        try:
+            torch.empty(0, device=dev)
+        except (RuntimeError, AssertionError, NotImplementedError):
+            raise ValueError(f"{name} must be available on this machine (got {value!r})") from None
+    return dev
+
+
+def check_path(name: str, value: object) -> Path:
+    """A filesystem path: a ``str`` or ``os.PathLike`` of ``str`` without NUL characters (bytes refused)."""
+    raw = os.fspath(value) if isinstance(value, os.PathLike) else value
+    if not isinstance(raw, str):
+        raise TypeError(f"{name} must be a str or os.PathLike path (got {type(value).__name__} {value!r})")
+    if "\x00" in raw:
+        raise ValueError(f"{name} must not contain NUL characters (got {raw!r})")
+    return Path(raw)
+
+
+def check_sequence(name: str, value: object, *, nonempty: bool = True) -> list[object]:
+    """A list, tuple or range (not one scalar, not a string), as a list; its items are the caller's to check."""
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple | range):
+        raise TypeError(f"{name} must be a list or tuple (got {type(value).__name__} {value!r})")
+    if nonempty and len(value) == 0:
+        raise ValueError(f"{name} must not be empty")
+    return list(value)
+
+
+def check_instance(name: str, value: object, cls: type | tuple[type, ...]) -> object:
+    """An instance of ``cls`` (a class or a tuple of classes)."""
+    if not isinstance(value, cls):
+        want = cls.__name__ if isinstance(cls, type) else " or ".join(c.__name__ for c in cls)
+        raise TypeError(f"{name} must be a {want} (got {type(value).__name__})")
+    return value
+
+
+def check_same_device(name: str, value: torch.Tensor, other_name: str, other: torch.Tensor) -> None:
+    """Two tensors on one device, as torch's ops require (a meta tensor only goes with meta tensors)."""
+    if value.device != other.device:
+        raise ValueError(f"{name} must be on the device of {other_name} ({other.device}) (got {value.device})")
+
+
+def check_float_dtype(name: str, value: object, *, allow_none: bool = True) -> torch.dtype | None:
+    """A floating-point ``torch.dtype`` (``None`` too when ``allow_none``: torch's default dtype)."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, torch.dtype):
+        raise TypeError(f"{name} must be a torch.dtype (got {type(value).__name__} {value!r})")
+    if not value.is_floating_point:
+        raise TypeError(f"{name} must be a floating-point dtype (got {value})")
     return value

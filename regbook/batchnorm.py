@@ -46,7 +46,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from regbook._checks import check_float_tensor, check_in_range, check_int, check_positive
+from regbook._checks import (
+    check_bool,
+    check_count,
+    check_float_dtype,
+    check_float_tensor,
+    check_in_range,
+    check_instance,
+    check_positive,
+    check_same_device,
+)
 
 __all__ = [
     "BatchNorm1d",
@@ -67,21 +76,21 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 
-def _check_bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool (got {type(value).__name__} {value!r})")
-    return value
-
-
-def _check_channel_vector(name: str, value: torch.Tensor | None, num_channels: int) -> None:
-    if value is None:
-        return
-    check_float_tensor(name, value)
-    if tuple(value.shape) != (num_channels,):
+def _check_vector(name: str, value: object, like_name: str, like: torch.Tensor, num_channels: int) -> None:
+    """A finite floating tensor of shape ``(num_channels,)`` on the device of ``like``."""
+    t = check_float_tensor(name, value)
+    if tuple(t.shape) != (num_channels,):
         raise ValueError(
-            f"{name} must have shape ({num_channels},), one entry per channel of x "
-            f"(got shape {tuple(value.shape)})"
+            f"{name} must have shape ({num_channels},), one entry per channel of {like_name} "
+            f"(got shape {tuple(t.shape)})"
         )
+    check_same_device(name, t, like_name, like)
+
+
+def _check_channel_vector(name: str, value: object, x: torch.Tensor) -> None:
+    """``None``, or one finite entry per channel of ``x`` (axis 1), on ``x``'s device."""
+    if value is not None:
+        _check_vector(name, value, "x", x, x.shape[1])
 
 
 def _check_enough_values(x: torch.Tensor) -> None:
@@ -123,28 +132,37 @@ def batch_norm(
     ``running_mean`` and ``running_var`` **in place** (when given):
     :math:`r \leftarrow (1-\rho)\,r + \rho\,s` with :math:`\rho` = ``momentum``,
     where :math:`s` is the batch mean, or the batch variance times
-    :math:`m/(m-1)` (unbiased), :math:`m` = values per channel. That update is
-    the function's only side effect.
+    :math:`m/(m-1)` (unbiased), :math:`m` = values per channel.
 
     Args:
-        x: Input, channels on axis 1, floating point, finite.
+        x: Input, channels on axis 1, floating point (float16 / bfloat16 / float32 / float64), finite,
+            non-empty; any device, meta included (then every tensor argument is meta, and so is ``y``).
         weight: Scale :math:`\gamma`, shape ``(C,)``, or ``None`` for 1.
         bias: Shift :math:`\beta`, shape ``(C,)``, or ``None`` for 0.
         running_mean: Running mean, shape ``(C,)``, or ``None`` (then training only).
         running_var: Running variance, shape ``(C,)``, or ``None`` (with ``running_mean``).
-        training: ``True``: batch statistics (and update the running ones);
+        training: A bool. ``True``: batch statistics (and update the running ones);
             ``False``: running statistics.
         momentum: Weight :math:`\rho \in [0, 1]` of the new batch in the running update.
-        eps: :math:`\epsilon > 0` added to the variance.
+        eps: :math:`\epsilon > 0` (finite) added to the variance.
+
+    Every tensor given must be a finite floating tensor on ``x``'s device.
 
     Returns:
-        ``y``, same shape and dtype as ``x``.
+        ``y``, same shape and dtype as ``x`` (a float16 / bfloat16 ``x`` gives float16 / bfloat16 as in
+        torch; its statistics are computed in float32).
+
+    Mutates:
+        ``running_mean`` and ``running_var``, in place, in training mode only, and only after every
+        argument has been checked: a call that raises changes nothing.
 
     Raises:
-        TypeError: If ``x`` (or a parameter) is not a floating tensor, or ``training`` not a bool.
-        ValueError: On a rank other than 2, 3, 4; a parameter of the wrong length; NaN/inf;
-            ``momentum`` outside [0, 1]; ``eps <= 0``; only one running buffer given;
-            ``training=False`` without running statistics; or, in training, only one value per channel.
+        TypeError: If ``x`` (or a parameter) is not a floating tensor, or ``training`` not a bool,
+            or ``momentum`` / ``eps`` not a real number.
+        ValueError: On a rank other than 2, 3, 4; an empty ``x``; a parameter of the wrong length
+            or on another device than ``x``; NaN/inf; ``momentum`` outside [0, 1]; ``eps <= 0``;
+            only one running buffer given; ``training=False`` without running statistics; or, in
+            training, only one value per channel.
 
     Shape:
         ``x``, ``y``: ``(N, C)``, ``(N, C, L)`` or ``(N, C, H, W)``; parameters and buffers ``(C,)``.
@@ -160,27 +178,56 @@ def batch_norm(
     >>> round(rm.item(), 6), round(rv.item(), 6)    # 0.1*4 ; 0.9*1 + 0.1*(20/3)
     (0.4, 1.566667)
     """
-    check_float_tensor("x", x)
+    training, momentum, eps = _check_batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps)
+    return _batch_norm(x, weight, bias, running_mean, running_var, training=training, momentum=momentum, eps=eps)
+
+
+def _check_batch_norm(
+    x: object,
+    weight: object,
+    bias: object,
+    running_mean: object,
+    running_var: object,
+    training: object,
+    momentum: object,
+    eps: object,
+) -> tuple[bool, float, float]:
+    """Every check of :func:`batch_norm`, before anything is computed or updated."""
+    x = check_float_tensor("x", x)
     if x.ndim not in (2, 3, 4):
         raise ValueError(
             f"x must be 2-D (N, C), 3-D (N, C, L) or 4-D (N, C, H, W) "
             f"(got {x.ndim}-D input of shape {tuple(x.shape)})"
         )
-    num_channels = x.shape[1]
-    _check_channel_vector("weight", weight, num_channels)
-    _check_channel_vector("bias", bias, num_channels)
-    _check_channel_vector("running_mean", running_mean, num_channels)
-    _check_channel_vector("running_var", running_var, num_channels)
+    _check_channel_vector("weight", weight, x)
+    _check_channel_vector("bias", bias, x)
+    _check_channel_vector("running_mean", running_mean, x)
+    _check_channel_vector("running_var", running_var, x)
     if (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var must be given together (got only one of them)")
-    training = _check_bool("training", training)
+    training = check_bool("training", training)
     momentum = check_in_range("momentum", momentum, 0.0, 1.0)
     eps = check_positive("eps", eps)
-
     if training:
         _check_enough_values(x)
     elif running_mean is None or running_var is None:
         raise ValueError("training=False needs running_mean and running_var (got None)")
+    return training, momentum, eps
+
+
+def _batch_norm(
+    x: torch.Tensor,
+    weight: torch.Tensor | None,
+    bias: torch.Tensor | None,
+    running_mean: torch.Tensor | None,
+    running_var: torch.Tensor | None,
+    *,
+    training: bool,
+    momentum: float,
+    eps: float,
+) -> torch.Tensor:
+    """The body of :func:`batch_norm`, on arguments :func:`_check_batch_norm` has accepted."""
+    num_channels = x.shape[1]
     # idea-start
     dims = [0, *range(2, x.ndim)]                        # every axis except the channels
     shape = [1, num_channels] + [1] * (x.ndim - 2)       # to broadcast (C,) against x
@@ -233,14 +280,30 @@ class BatchNormBase(nn.Module):
     r"""Shared body of :class:`BatchNorm1d` and :class:`BatchNorm2d`, with torch's names and defaults.
 
     Args:
-        num_features: Number of channels ``C``.
-        eps: :math:`\epsilon > 0` added to the variance.
+        num_features: Number of channels ``C``, an int in ``[1, 2**31 - 1]``.
+        eps: :math:`\epsilon > 0` (finite) added to the variance.
         momentum: Weight of the new batch in the running averages, in [0, 1];
             ``None`` for the cumulative average of all batches seen.
-        affine: Learn ``weight`` (γ) and ``bias`` (β).
-        track_running_stats: Keep ``running_mean``, ``running_var`` and
+        affine: A bool: learn ``weight`` (γ) and ``bias`` (β).
+        track_running_stats: A bool: keep ``running_mean``, ``running_var`` and
             ``num_batches_tracked``; without them the layer always uses batch statistics.
-        dtype: Floating dtype of the parameters and buffers.
+        dtype: Floating ``torch.dtype`` of the parameters and buffers (``None``: torch's default).
+
+    Raises:
+        TypeError: On a non-int ``num_features``, a non-bool flag, a non-real ``eps`` /
+            ``momentum``, or a non-floating ``dtype``.
+        ValueError: On a value out of the ranges above.
+
+    :meth:`forward` takes ``x`` of the subclass's rank, a finite floating tensor
+    with ``C`` channels on axis 1 (any number when the module has neither
+    parameters nor running statistics, as in torch), on the device of the module's parameters and
+    buffers (a module moved to ``"meta"`` takes meta input and returns meta
+    output). In training mode it needs more than one value per channel, and it
+    **mutates** ``num_batches_tracked`` (+1), ``running_mean`` and
+    ``running_var`` in place, after every check: a rejected batch changes
+    nothing. In eval mode it mutates nothing. The output has ``x``'s shape and
+    dtype (float16 / bfloat16 input with float32 parameters gives float16 /
+    bfloat16, as in torch).
     """
 
     _ranks: tuple[int, ...] = ()
@@ -260,12 +323,18 @@ class BatchNormBase(nn.Module):
         track_running_stats: bool = True,
         dtype: torch.dtype | None = None,
     ) -> None:
+        num_features = check_count("num_features", num_features)
+        eps = check_positive("eps", eps)
+        momentum = None if momentum is None else check_in_range("momentum", momentum, 0.0, 1.0)
+        affine = check_bool("affine", affine)
+        track_running_stats = check_bool("track_running_stats", track_running_stats)
+        dtype = check_float_dtype("dtype", dtype)
         super().__init__()
-        self.num_features = check_int("num_features", num_features, minimum=1)
-        self.eps = check_positive("eps", eps)
-        self.momentum = None if momentum is None else check_in_range("momentum", momentum, 0.0, 1.0)
-        self.affine = _check_bool("affine", affine)
-        self.track_running_stats = _check_bool("track_running_stats", track_running_stats)
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
         self.weight: nn.Parameter | None
         self.bias: nn.Parameter | None
         if affine:
@@ -290,27 +359,34 @@ class BatchNormBase(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalize ``x`` (see the class docstring for the contract); every check comes before any update."""
         check_float_tensor("x", x)
         if x.ndim not in self._ranks:
             raise ValueError(f"expected {self._rank_text} input (got {x.ndim}D input)")
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.num_batches_tracked is not None:
-            self.num_batches_tracked.add_(1)
-            # momentum=None: cumulative average, the k-th batch gets weight 1/k
-            factor = 1.0 / int(self.num_batches_tracked) if self.momentum is None else self.momentum
+        holds_channels = self.weight is not None or self.running_mean is not None  # else any C, as in torch
+        if holds_channels and x.shape[1] != self.num_features:
+            raise ValueError(f"x must have num_features={self.num_features} channels on axis 1 "
+                             f"(got shape {tuple(x.shape)})")
+        for held in (self.weight, self.running_mean):
+            if held is not None and held.device != x.device:
+                raise ValueError(f"x must be on the module's device {held.device} (got {x.device})")
         # Without running statistics the layer always uses batch statistics (as torch does).
         use_batch = self.training or self.running_mean is None
         keep = not self.training or self.track_running_stats
-        return batch_norm(
-            x,
-            weight=self.weight,
-            bias=self.bias,
-            running_mean=self.running_mean if keep else None,
-            running_var=self.running_var if keep else None,
-            training=use_batch,
-            momentum=factor,
-            eps=self.eps,
+        count = self.num_batches_tracked if self.training else None
+        factor = 0.0 if self.momentum is None else self.momentum
+        if count is not None and self.momentum is None:
+            # momentum=None: cumulative average, the k-th batch gets weight 1/k (unknowable on meta)
+            factor = 1.0 if count.is_meta else 1.0 / (int(count) + 1)
+        running_mean = self.running_mean if keep else None
+        running_var = self.running_var if keep else None
+        training, momentum, eps = _check_batch_norm(
+            x, self.weight, self.bias, running_mean, running_var, use_batch, factor, self.eps
         )
+        if count is not None:
+            count.add_(1)
+        return _batch_norm(x, self.weight, self.bias, running_mean, running_var,
+                           training=training, momentum=momentum, eps=eps)
 
 
 class BatchNorm1d(BatchNormBase):
@@ -359,6 +435,13 @@ class BatchNormCache:
         inv_std: :math:`1/\\sigma` with :math:`\\sigma = \\sqrt{\\mathrm{var} + \\epsilon}`.
         mean: Batch mean.
         var: Biased batch variance (divide by N).
+
+    All finite floating tensors on one device (meta included), checked on construction.
+
+    Raises:
+        TypeError: If a field is not a floating tensor.
+        ValueError: If ``x_hat`` is not ``(N, D)`` with ``N >= 2``, another field is not ``(D,)``
+            or not on ``x_hat``'s device, or a field holds NaN/inf.
     """
 
     x_hat: torch.Tensor
@@ -366,6 +449,14 @@ class BatchNormCache:
     inv_std: torch.Tensor
     mean: torch.Tensor
     var: torch.Tensor
+
+    def __post_init__(self) -> None:
+        """Checks: ``x_hat`` a finite floating ``(N, D)`` tensor, ``N >= 2``; the rest ``(D,)`` on its device."""
+        check_float_tensor("x_hat", self.x_hat, ndim=2)
+        if self.x_hat.shape[0] < 2:
+            raise ValueError(f"x_hat must have at least 2 rows (N >= 2) (got shape {tuple(self.x_hat.shape)})")
+        for name in ("gamma", "inv_std", "mean", "var"):
+            _check_vector(name, getattr(self, name), "x_hat", self.x_hat, self.x_hat.shape[1])
 
 
 def batch_norm_forward(
@@ -381,17 +472,20 @@ def batch_norm_forward(
         y_i = \gamma \hat x_i + \beta .
 
     Args:
-        x: Input ``(N, D)``, ``N >= 2``.
-        gamma: Scale ``(D,)``.
-        beta: Shift ``(D,)``.
-        eps: :math:`\epsilon > 0`.
+        x: Input ``(N, D)``, ``N >= 2``, a finite floating tensor on any device (meta included).
+        gamma: Scale ``(D,)``, a finite floating tensor on ``x``'s device (required: no ``None``).
+        beta: Shift ``(D,)``, likewise.
+        eps: :math:`\epsilon > 0`, finite.
 
     Returns:
-        ``(y, cache)``.
+        ``(y, cache)``; ``y`` has ``x``'s shape, the dtype of ``x`` and the parameters combined
+        (computed in their promoted dtype). Mutates nothing.
 
     Raises:
-        TypeError: If an input is not a floating tensor.
-        ValueError: On a wrong rank or length, NaN/inf, ``N < 2`` or ``eps <= 0``.
+        TypeError: If an input is not a floating tensor, or ``eps`` not a real number.
+        ValueError: On a wrong rank or length, a tensor on another device than ``x``, NaN/inf,
+            ``N < 2``, ``eps <= 0``, or an ``x`` so large that its variance overflows its dtype
+            (where torch silently returns ``beta``).
 
     Shape:
         ``x``, ``y``: ``(N, D)``; ``gamma``, ``beta``: ``(D,)``.
@@ -402,8 +496,8 @@ def batch_norm_forward(
     (4.0, 5.0, [-1.3416, -0.4472, 0.4472, 1.3416])
     """
     check_float_tensor("x", x, ndim=2)
-    _check_channel_vector("gamma", gamma, x.shape[1])
-    _check_channel_vector("beta", beta, x.shape[1])
+    _check_vector("gamma", gamma, "x", x, x.shape[1])
+    _check_vector("beta", beta, "x", x, x.shape[1])
     eps = check_positive("eps", eps)
     _check_enough_values(x)
 
@@ -415,6 +509,8 @@ def batch_norm_forward(
     x_hat = xc * inv_std                        # (N, D)
     y = gamma * x_hat + beta                    # (N, D)
     # forward-end
+    if not var.is_meta and not bool(torch.isfinite(var).all()):
+        raise ValueError(f"x is too large: its batch variance overflows {var.dtype} (got inf); rescale x")
     return y, BatchNormCache(x_hat=x_hat, gamma=gamma, inv_std=inv_std, mean=mean, var=var)
 
 
@@ -433,15 +529,18 @@ def batch_norm_backward(
             \Big(N g_i - \sum_j g_j - \hat x_i \sum_j g_j \hat x_j\Big).
 
     Args:
-        dy: Upstream gradient ``(N, D)``.
-        cache: The cache returned by :func:`batch_norm_forward`.
+        dy: Upstream gradient ``(N, D)``, a finite floating tensor on the cache's device.
+        cache: The :class:`BatchNormCache` returned by :func:`batch_norm_forward`.
 
     Returns:
-        ``(dx, dgamma, dbeta)`` with shapes ``(N, D)``, ``(D,)``, ``(D,)``.
+        ``(dx, dgamma, dbeta)`` with shapes ``(N, D)``, ``(D,)``, ``(D,)``. Written in differentiable
+        torch ops: with a cache built from tensors that require grad, the result can be
+        differentiated again. Mutates nothing.
 
     Raises:
-        TypeError: If ``dy`` is not a floating tensor.
-        ValueError: If ``dy`` does not have the shape of the forward input, or holds NaN/inf.
+        TypeError: If ``dy`` is not a floating tensor or ``cache`` not a :class:`BatchNormCache`.
+        ValueError: If ``dy`` does not have the shape of the forward input, is on another device
+            than the cache, or holds NaN/inf.
 
     >>> x = torch.tensor([[1.0], [3.0], [5.0], [7.0]])
     >>> _, cache = batch_norm_forward(x, torch.tensor([2.0]), torch.tensor([0.5]))
@@ -449,11 +548,13 @@ def batch_norm_backward(
     >>> dbeta.item(), round(dgamma.item(), 6), [round(v, 6) for v in dx.flatten().tolist()]
     (4.0, 0.0, [0.0, 0.0, 0.0, 0.0])
     """
+    check_instance("cache", cache, BatchNormCache)
     check_float_tensor("dy", dy, ndim=2)
     if dy.shape != cache.x_hat.shape:
         raise ValueError(
             f"dy must have the shape of the forward input {tuple(cache.x_hat.shape)} (got {tuple(dy.shape)})"
         )
+    check_same_device("dy", dy, "cache.x_hat", cache.x_hat)
     # backward-start
     n = dy.shape[0]
     x_hat, gamma, inv_std = cache.x_hat, cache.gamma, cache.inv_std
@@ -476,8 +577,20 @@ def update_running_stats(
     :math:`r_\mu \leftarrow (1-\rho)\,r_\mu + \rho\,\mu` and
     :math:`r_{\sigma^2} \leftarrow (1-\rho)\,r_{\sigma^2} + \rho\,\frac{N}{N-1}\sigma^2`.
 
+    Args:
+        running_mean: Running mean ``(D,)``, a finite floating tensor on the cache's device.
+        running_var: Running variance ``(D,)``, likewise.
+        cache: The :class:`BatchNormCache` of the batch, from :func:`batch_norm_forward`.
+        momentum: :math:`\rho \in [0, 1]`, the weight of the new batch.
+
+    Mutates:
+        ``running_mean`` and ``running_var``, in place, after every check: a call that raises changes nothing.
+
     Raises:
-        ValueError: If a buffer's length differs from the cache's, or ``momentum`` is outside [0, 1].
+        TypeError: If a buffer is not a floating tensor, ``cache`` not a :class:`BatchNormCache`,
+            or ``momentum`` not a real number.
+        ValueError: If a buffer's length differs from the cache's, a buffer is on another device
+            or holds NaN/inf, or ``momentum`` is outside [0, 1].
 
     >>> _, cache = batch_norm_forward(torch.tensor([[1.0], [3.0], [5.0], [7.0]]),
     ...                               torch.ones(1), torch.zeros(1))
@@ -486,15 +599,23 @@ def update_running_stats(
     >>> round(rm.item(), 6), round(rv.item(), 6)    # 0.1*4 ; 0.9 + 0.1*20/3
     (0.4, 1.566667)
     """
+    check_instance("cache", cache, BatchNormCache)
     d = cache.mean.shape[0]
-    _check_channel_vector("running_mean", running_mean, d)
-    _check_channel_vector("running_var", running_var, d)
+    _check_vector("running_mean", running_mean, "cache.mean", cache.mean, d)
+    _check_vector("running_var", running_var, "cache.mean", cache.mean, d)
     momentum = check_in_range("momentum", momentum, 0.0, 1.0)
     _update_running(running_mean, running_var, cache.mean, cache.var, m=cache.x_hat.shape[0], momentum=momentum)
 
 
 class BatchNormFunction(torch.autograd.Function):
-    """:func:`batch_norm_forward` / :func:`batch_norm_backward` as an autograd op (training mode, ``(N, D)``)."""
+    """:func:`batch_norm_forward` / :func:`batch_norm_backward` as an autograd op (training mode, ``(N, D)``).
+
+    ``BatchNormFunction.apply(x, gamma, beta, eps)`` takes what :func:`batch_norm_forward`
+    takes (positionally) and raises what it raises. Twice differentiable: when the
+    backward runs with ``create_graph=True`` it rebuilds the cache from the saved
+    inputs inside the graph, so :func:`batch_norm_backward` (plain torch ops) is itself
+    differentiated by autograd (``torch.autograd.gradgradcheck`` passes in float64).
+    """
 
     @staticmethod
     def forward(
@@ -502,13 +623,21 @@ class BatchNormFunction(torch.autograd.Function):
     ) -> torch.Tensor:
         y, cache = batch_norm_forward(x, gamma, beta, eps=eps)
         ctx.cache = cache
+        ctx.eps = eps
+        ctx.save_for_backward(x, gamma, beta)
         return y
 
     @staticmethod
     def backward(
         ctx: Any, dy: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, None]:
-        dx, dgamma, dbeta = batch_norm_backward(dy, ctx.cache)
+        cache = ctx.cache
+        if torch.is_grad_enabled():
+            # create_graph=True: the forward's cache is outside the graph; rebuild it inside,
+            # so that the gradient below is differentiable with respect to x, gamma and beta
+            x, gamma, beta = ctx.saved_tensors
+            _, cache = batch_norm_forward(x, gamma, beta, eps=ctx.eps)
+        dx, dgamma, dbeta = batch_norm_backward(dy, cache)
         return dx, dgamma, dbeta, None
 
 
@@ -516,6 +645,9 @@ def batch_norm_by_hand(
     x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, *, eps: float = 1e-5
 ) -> torch.Tensor:
     """Training-mode batch norm of ``(N, D)`` whose gradient is :func:`batch_norm_backward`.
+
+    Arguments, result and errors as :func:`batch_norm_forward` (``y`` only); mutates nothing.
+    Second derivatives work too (see :class:`BatchNormFunction`).
 
     >>> x = torch.tensor([[1.0], [3.0], [5.0], [7.0]], requires_grad=True)
     >>> batch_norm_by_hand(x, torch.ones(1), torch.zeros(1)).pow(3).sum().backward()

@@ -473,3 +473,151 @@ def test_weight_and_bias_none_mean_one_and_zero() -> None:
     g, b = torch.tensor([2.0, -1.0, 0.5], dtype=F64), torch.tensor([0.1, 0.2, 0.3], dtype=F64)
     x_hat = nn.functional.batch_norm(x, None, None, training=True)
     torch.testing.assert_close(B.batch_norm(x, weight=g, bias=b, **kw), g * x_hat + b)
+
+
+# --- Hostile input: every check comes before any state changes (issue 17) --
+
+
+def _state(m: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in m.state_dict().items()}
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_rejected_batch_changes_no_module_state(momentum: float | None) -> None:
+    bn = B.BatchNorm1d(3, momentum=momentum)
+    bn(randn(4, 3, seed=90, dtype=torch.float32))
+    before = _state(bn)
+    bad = [torch.ones(1, 3),                                  # one value per channel
+           torch.full((4, 3), math.nan),                      # NaN
+           torch.ones(4, 3, device="meta"),                   # another device than the module
+           torch.ones(4, 2)]                                  # wrong channel count
+    for x in bad:
+        with pytest.raises((TypeError, ValueError), match=r"^(x |Expected more than 1 value per channel)"):
+            bn(x)
+        after = _state(bn)
+        assert all(torch.equal(before[k], after[k]) for k in before), f"state changed by {x.shape} {x.device}"
+    bn.momentum = 1.5  # a corrupted attribute is caught too, before num_batches_tracked moves
+    with pytest.raises(ValueError, match="momentum"):
+        bn(randn(4, 3, seed=91, dtype=torch.float32))
+    assert int(bn.num_batches_tracked) == int(before["num_batches_tracked"])
+
+
+def test_batch_norm_checks_every_buffer_before_updating_any() -> None:
+    rm = torch.zeros(3)
+    for bad_var in (torch.ones(3, device="meta"), torch.ones(3, dtype=torch.long), torch.ones(2)):
+        with pytest.raises((TypeError, ValueError), match="running_var"):
+            B.batch_norm(torch.randn(4, 3), weight=None, bias=None, running_mean=rm, running_var=bad_var,
+                         training=True)
+        assert torch.equal(rm, torch.zeros(3))
+
+
+def test_update_running_stats_checks_before_updating() -> None:
+    _, cache = B.batch_norm_forward(worked(), torch.ones(1, dtype=F64), torch.zeros(1, dtype=F64))
+    rm, rv = torch.zeros(1, dtype=F64), torch.ones(1, dtype=F64)
+    with pytest.raises(TypeError, match="cache must be a BatchNormCache"):
+        B.update_running_stats(rm, rv, object(), momentum=0.1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"running_var must be a torch\.Tensor"):
+        B.update_running_stats(rm, None, cache)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"momentum must be in \[0.0, 1.0\]"):
+        B.update_running_stats(rm, rv, cache, momentum=2.0)
+    assert rm.item() == 0.0 and rv.item() == 1.0
+
+
+def test_flags_are_real_bools() -> None:
+    for flag in ("affine", "track_running_stats"):
+        with pytest.raises(TypeError, match=f"{flag} must be a bool"):
+            B.BatchNorm1d(3, **{flag: "False"})
+        with pytest.raises(TypeError, match=f"{flag} must be a bool"):
+            B.BatchNorm1d(3, **{flag: 1})
+    with pytest.raises(TypeError, match="training must be a bool"):
+        B.batch_norm(torch.ones(2, 3), **{**OK, "training": "False"})
+
+
+def test_constructor_limits() -> None:
+    with pytest.raises(ValueError, match="num_features must be <= 2147483647"):
+        B.BatchNorm1d(2**64)
+    with pytest.raises(TypeError, match="dtype must be a floating-point dtype"):
+        B.BatchNorm2d(3, dtype=torch.int64)
+
+
+def test_meta_tensors_like_torch() -> None:
+    meta = {"device": "meta"}
+    x = torch.empty(4, 3, 5, **meta)
+    rm, rv, w, b = (torch.empty(3, **meta) for _ in range(4))
+    for training in (True, False):
+        ours = B.batch_norm(x, weight=w, bias=b, running_mean=rm, running_var=rv, training=training)
+        theirs = nn.functional.batch_norm(x, rm, rv, w, b, training)
+        assert ours.is_meta and ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    for ours_m, theirs_m, shape in ((B.BatchNorm1d(3), nn.BatchNorm1d(3), (4, 3)),
+                                    (B.BatchNorm2d(3, momentum=None), nn.BatchNorm2d(3), (2, 3, 2, 2))):
+        xs = torch.empty(*shape, **meta)
+        out, ref = ours_m.to("meta")(xs), theirs_m.to("meta")(xs)
+        assert out.is_meta and out.shape == ref.shape
+    # mismatched devices: torch raises, and so do we, naming the argument
+    with pytest.raises(RuntimeError):
+        nn.functional.batch_norm(torch.ones(4, 3), rm, rv, training=True)
+    with pytest.raises(ValueError, match=r"running_mean must be on the device of x \(cpu\) \(got meta\)"):
+        B.batch_norm(torch.ones(4, 3), weight=None, bias=None, running_mean=rm, running_var=rv, training=True)
+    with pytest.raises(ValueError, match=r"x must be on the module's device cpu \(got meta\)"):
+        B.BatchNorm1d(3)(torch.ones(4, 3, **meta))
+    _, cache = B.batch_norm_forward(torch.randn(4, 3), torch.ones(3), torch.zeros(3))
+    with pytest.raises(ValueError, match=r"dy must be on the device of cache\.x_hat"):
+        B.batch_norm_backward(torch.ones(4, 3, **meta), cache)
+    y, meta_cache = B.batch_norm_forward(torch.empty(4, 3, **meta), torch.empty(3, **meta), torch.empty(3, **meta))
+    assert y.is_meta and meta_cache.x_hat.is_meta
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("training", [True, False])
+def test_half_precision_input_keeps_its_dtype_like_torch(dtype: torch.dtype, training: bool) -> None:
+    x = randn(6, 3, 4, seed=92, dtype=torch.float32).to(dtype)
+    ours, theirs = B.BatchNorm1d(3).train(training), nn.BatchNorm1d(3).train(training)
+    with torch.no_grad():
+        for m in (ours, theirs):
+            m.running_mean.copy_(torch.tensor([0.1, -0.2, 0.3]))
+            m.running_var.copy_(torch.tensor([0.5, 1.5, 2.0]))
+    out, ref = ours(x), theirs(x)
+    assert out.dtype == ref.dtype == dtype
+    torch.testing.assert_close(out.float(), ref.float(), atol=2e-2, rtol=2e-2)
+    torch.testing.assert_close(ours.running_mean, theirs.running_mean, atol=1e-3, rtol=1e-3)
+    torch.testing.assert_close(ours.running_var, theirs.running_var, atol=1e-3, rtol=1e-3)
+    functional = B.batch_norm(x, weight=None, bias=None, running_mean=None, running_var=None, training=True)
+    assert functional.dtype == nn.functional.batch_norm(x, None, None, training=True).dtype == dtype
+
+
+def test_lab_forward_rejects_an_overflowing_variance() -> None:
+    with pytest.raises(ValueError, match="x is too large"):
+        B.batch_norm_forward(randn(4, 3, seed=93, dtype=torch.float32) * 1e30, torch.ones(3), torch.zeros(3))
+
+
+def test_cache_and_lab_inputs_are_checked() -> None:
+    with pytest.raises(TypeError, match=r"gamma must be a torch\.Tensor"):
+        B.batch_norm_forward(torch.randn(4, 3), None, torch.zeros(3))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="cache must be a BatchNormCache"):
+        B.batch_norm_backward(torch.ones(4, 3), object())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"gamma must have shape \(3,\)"):
+        B.BatchNormCache(torch.zeros(4, 3), torch.ones(4), torch.ones(3), torch.zeros(3), torch.ones(3))
+    with pytest.raises(ValueError, match="x_hat must have at least 2 rows"):
+        B.BatchNormCache(torch.zeros(1, 3), torch.ones(3), torch.ones(3), torch.zeros(3), torch.ones(3))
+
+
+# --- Second derivatives through the hand-written backward -----------------
+
+
+def test_lab_gradgradcheck_float64() -> None:
+    x, g, b = randn(5, 3, seed=94), randn(3, seed=95), randn(3, seed=96)
+    inputs = tuple(t.requires_grad_(True) for t in (x, g, b))
+    assert torch.autograd.gradgradcheck(lambda a, c, d: B.batch_norm_by_hand(a, c, d, eps=1e-3), inputs)
+
+
+def test_lab_double_backward_matches_torch() -> None:
+    x, g, b, v = randn(6, 2, seed=97), randn(2, seed=98), randn(2, seed=99), randn(6, 2, seed=100)
+    grads = []
+    for fn in (lambda a, c, d: B.batch_norm_by_hand(a, c, d, eps=1e-5),
+               lambda a, c, d: nn.functional.batch_norm(a, None, None, c, d, training=True, eps=1e-5)):
+        xs, gs, bs = (t.detach().clone().requires_grad_(True) for t in (x, g, b))
+        y = fn(xs, gs, bs)
+        (dx,) = torch.autograd.grad(y.pow(3).sum(), xs, create_graph=True)
+        grads.append(torch.autograd.grad((dx * v).sum(), (xs, gs)))     # a Hessian-vector product
+    for ours, theirs in zip(*grads, strict=True):
+        torch.testing.assert_close(ours, theirs)

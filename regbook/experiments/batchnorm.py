@@ -27,7 +27,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -35,13 +35,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from regbook._checks import check_choice, check_in_range, check_int, check_positive
+from regbook._checks import (
+    check_choice,
+    check_count,
+    check_float_tensor,
+    check_generator,
+    check_in_range,
+    check_instance,
+    check_int,
+    check_same_device,
+    check_sequence,
+)
 from regbook.experiments.harness import (
     SeedLinear,
     SeedMLP,
     SeedNorm,
     SeedSplit,
     Streams,
+    _check_seeds,
     build_mlp,
     digit_splits,
     evaluate,
@@ -73,6 +84,7 @@ __all__ = [
 
 NUM_CLASSES = 10
 _M = TypeVar("_M", bound=nn.Module)
+_T = TypeVar("_T")
 IN_FEATURES = 64
 
 
@@ -82,19 +94,49 @@ def _digit_splits(n_train: int, seeds: tuple[int, ...]) -> tuple[SeedSplit, Seed
     return train, test
 
 
-def _splits(n_train: int, n_test: int, seeds: Sequence[int]) -> tuple[SeedSplit, SeedSplit]:
-    """Each seed's own training subsample and the first ``n_test`` of its test images.
+def _splits(n_train: int, n_test: int, seeds: list[int]) -> tuple[SeedSplit, SeedSplit]:
+    """Each seed's own training subsample and the first ``n_test`` of its test images (arguments checked).
 
     The chapter's experiments share their data: the splits are cached (nothing writes to them).
     """
-    if isinstance(seeds, int | str | bytes) or not isinstance(seeds, Sequence):
-        raise TypeError(f"seeds must be a sequence of ints (got {type(seeds).__name__})")
     train, test = _digit_splits(n_train, tuple(seeds))
     return train, SeedSplit(test.x[:, :n_test], test.y[:, :n_test])
 
 
-def _streams(seeds: Sequence[int]) -> list[Streams]:
+def _streams(seeds: list[int]) -> list[Streams]:
     return [seed_streams(s) for s in seeds]
+
+
+#: Images in the digits data set: a seed's training images and test images come out of these.
+_N_DIGITS = 1797
+
+#: The largest learning rate :func:`~regbook.experiments.harness.fit` accepts.
+_MAX_LR = 100.0
+
+
+def _check_n_train(n_train: object, *, minimum: int = 2) -> int:
+    """Training images per seed: at least ``minimum``, and one digit must be left for the test split."""
+    return check_int("n_train", n_train, minimum=minimum, maximum=_N_DIGITS - 1)
+
+
+def _check_n_test(n_test: object, n_train: int, *, minimum: int = 1) -> int:
+    """Test images per seed: at most what the training subsample leaves (``1797 - n_train``)."""
+    return check_int("n_test", n_test, minimum=minimum, maximum=_N_DIGITS - n_train)
+
+
+def _check_at_most(name: str, value: int, limit_name: str, limit: int) -> None:
+    if value > limit:
+        raise ValueError(f"{name} must be <= {limit_name} ({limit}) (got {value})")
+
+
+def _check_lr(name: str, lr: object) -> float:
+    """A learning rate in ``(0, 100]``, the range the training loop accepts."""
+    return check_in_range(name, lr, 0.0, _MAX_LR, low_inclusive=False)
+
+
+def _check_items(name: str, value: object, check: Callable[[str, object], _T]) -> list[_T]:
+    """A non-empty list or tuple (not a scalar, not a string), every item passing ``check``."""
+    return [check(f"{name}[{i}]", v) for i, v in enumerate(check_sequence(name, value))]
 
 
 def he_init_(model: _M) -> _M:
@@ -108,9 +150,19 @@ def he_init_(model: _M) -> _M:
     signal by :math:`1/\sqrt 6` per layer (:func:`activation_scale`) and a plain
     network barely trains (at the chapter's settings its loss stays near :math:`\ln 10`).
 
+    Args:
+        model: Any ``nn.Module``; its :class:`~regbook.experiments.harness.SeedLinear` layers are rescaled.
+
     Returns:
         ``model``.
+
+    Mutates:
+        ``model``'s ``SeedLinear`` weights (times :math:`\sqrt 6`) and biases (zeroed), in place.
+
+    Raises:
+        TypeError: If ``model`` is not an ``nn.Module`` (nothing is changed).
     """
+    check_instance("model", model, nn.Module)
     with torch.no_grad():
         for layer in model.modules():
             if isinstance(layer, SeedLinear):
@@ -152,12 +204,27 @@ class Surface:
     loss_gap: torch.Tensor
 
     def loss(self, w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
-        """The loss on a grid of weights (``w1``, ``w2`` broadcast together)."""
+        """The loss on a grid of weights: ``w1``, ``w2`` finite floating tensors that broadcast together,
+        on the surface's device (CPU); the result has their broadcast shape, float64.
+
+        Raises:
+            TypeError: If ``w1`` or ``w2`` is not a floating tensor.
+            ValueError: If one is empty, holds NaN/inf, is on another device, or they do not broadcast.
+        """
+        for name, w in (("w1", w1), ("w2", w2)):
+            check_same_device(name, check_float_tensor(name, w), "the surface", self.x)
+        try:
+            torch.broadcast_shapes(w1.shape, w2.shape)
+        except RuntimeError:
+            raise ValueError(f"w1 and w2 must broadcast together (got shapes {tuple(w1.shape)} and "
+                             f"{tuple(w2.shape)})") from None
         r = self.y - self.x[:, 0] * w1[..., None] - self.x[:, 1] * w2[..., None]
         return 0.5 * r.square().mean(dim=-1)
 
     def steps_to(self, fraction: float) -> int:
-        """First step at which the loss gap is below ``fraction`` of the starting gap (-1 if never)."""
+        """First step at which the loss gap is below ``fraction`` (a real number in [0, 1]) of the
+        starting gap (-1 if never). Raises ``TypeError`` / ``ValueError`` on another ``fraction``."""
+        fraction = check_in_range("fraction", fraction, 0.0, 1.0)
         hit = torch.nonzero(self.loss_gap <= fraction * self.loss_gap[0])
         return int(hit[0, 0]) if len(hit) else -1
 
@@ -223,28 +290,31 @@ def canyon_vs_bowl(
     Deterministic (no seeds): the data set is fixed and the iteration is exact.
 
     Args:
-        features: Two names from ``age, sex, bmi, bp, s1, ..., s6``.
-        lr_fraction: Fraction of the stability limit, in (0, 1).
-        steps: Gradient-descent steps.
+        features: A tuple (or list) of two different names from ``age, sex, bmi, bp, s1, ..., s6``.
+        lr_fraction: Fraction of the stability limit, a real number in (0, 1).
+        steps: Gradient-descent steps, an int in ``[1, 10**6]``.
 
     Returns:
-        A :class:`CanyonResult`.
+        A :class:`CanyonResult` (float64 tensors). Mutates nothing.
 
     Raises:
-        ValueError: On an unknown or repeated feature name, ``lr_fraction`` outside (0, 1), ``steps < 1``.
+        TypeError: On a ``features`` that is not a list or tuple, or a wrongly typed number.
+        ValueError: On an unknown or repeated feature name, not two names, ``lr_fraction`` outside (0, 1),
+            ``steps`` outside ``[1, 10**6]``.
 
     >>> r = canyon_vs_bowl(steps=10)
     >>> r.raw.condition_number > 30 * r.standardized.condition_number
     True
     """
-    if not isinstance(features, tuple) or len(features) != 2:
+    names = check_sequence("features", features)
+    if len(names) != 2:
         raise ValueError(f"features must be a tuple of two names (got {features!r})")
-    f1 = check_choice("features[0]", features[0], DIABETES_FEATURES)
-    f2 = check_choice("features[1]", features[1], DIABETES_FEATURES)
+    f1 = check_choice("features[0]", names[0], DIABETES_FEATURES)
+    f2 = check_choice("features[1]", names[1], DIABETES_FEATURES)
     if f1 == f2:
         raise ValueError(f"features must be two different names (got {features!r})")
     lr_fraction = check_in_range("lr_fraction", lr_fraction, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
-    steps = check_int("steps", steps, minimum=1)
+    steps = check_int("steps", steps, minimum=1, maximum=10**6)
 
     from sklearn.datasets import load_diabetes  # bundled with scikit-learn: no download
 
@@ -288,7 +358,10 @@ class ScaleResult:
     rms: dict[str, torch.Tensor]
 
     def factor(self, init: str) -> torch.Tensor:
-        """Per seed, the geometric mean of the layer-to-layer ratio ``rms[l+1] / rms[l]``, ``(k,)``."""
+        """Per seed, the geometric mean of the layer-to-layer ratio ``rms[l+1] / rms[l]``, ``(k,)``.
+
+        ``init`` is one of the keys of :attr:`rms` (``ValueError`` otherwise)."""
+        init = check_choice("init", init, tuple(self.rms))
         r = self.rms[init].double()
         return (r[-1] / r[0]) ** (1.0 / (self.depth - 1))
 
@@ -320,28 +393,30 @@ def activation_scale(
     for ``"default"``, :math:`1` for ``"he"``.
 
     Args:
-        depth: Hidden layers, ``>= 2``.
-        width: Units per hidden layer.
-        n_examples: Training images passed through (each seed its own).
-        seeds: Seeds; each gives its own images and weights.
+        depth: Hidden layers, an int ``>= 2``.
+        width: Units per hidden layer, an int ``>= 2``.
+        n_examples: Training images passed through (each seed its own), an int in ``[2, 1796]``.
+        seeds: A non-empty list or tuple (not one int) of distinct int seeds ``>= 0``; each gives its
+            own images and weights.
 
     Returns:
-        A :class:`ScaleResult`.
+        A :class:`ScaleResult`. Mutates nothing; every argument is checked before any network is built.
 
     Raises:
-        ValueError, TypeError: On a size out of range or invalid seeds.
+        ValueError, TypeError: On a size out of range or invalid seeds (named in the message).
 
     >>> r = activation_scale(depth=4, width=32, n_examples=64, seeds=(0, 1))
     >>> tuple(r.rms["he"].shape)
     (4, 2)
     """
-    depth = check_int("depth", depth, minimum=2)
-    width = check_int("width", width, minimum=2)
-    n_examples = check_int("n_examples", n_examples, minimum=2)
-    train, _ = _splits(n_examples, 1, seeds)
+    depth = check_count("depth", depth, minimum=2)
+    width = check_count("width", width, minimum=2)
+    n_examples = check_int("n_examples", n_examples, minimum=2, maximum=_N_DIGITS - 1)
+    seed_list = _check_seeds(seeds)
+    train, _ = _splits(n_examples, 1, seed_list)
     rms: dict[str, torch.Tensor] = {}
     for init in SCALE_INITS:
-        streams = _streams(seeds)
+        streams = _streams(seed_list)
         net = build_mlp(IN_FEATURES, [width] * depth, NUM_CLASSES, streams=streams,
                         norm="batch" if init == "batch" else "none")
         if init == "he":
@@ -405,33 +480,38 @@ def single_example_eval(
     mode overwrites are restored before every pass.
 
     Args:
-        test_batch_sizes: Test-time batch sizes to try (each >= 2); the whole test set is added.
-        n_train: Training images per seed.
-        epochs: Training epochs (SGD, momentum 0.9).
-        batch_size: Training batch size.
-        width: Units per hidden layer.
-        lr: Learning rate.
-        n_test: Test images per seed.
-        seeds: Seeds; each gives its own split, initialisation and batches.
+        test_batch_sizes: A non-empty list or tuple of test-time batch sizes, ints in ``[2, n_test]``;
+            the whole test set is added.
+        n_train: Training images per seed, an int in ``[2, 1796]``.
+        epochs: Training epochs (SGD, momentum 0.9), an int ``>= 1``.
+        batch_size: Training batch size, an int in ``[2, n_train]``.
+        width: Units per hidden layer, an int ``>= 2``.
+        lr: Learning rate, in ``(0, 100]``.
+        n_test: Test images per seed, an int in ``[2, 1797 - n_train]``.
+        seeds: A non-empty list or tuple (not one int) of distinct int seeds ``>= 0``; each gives its
+            own split, initialisation and batches.
 
     Returns:
-        An :class:`EvalModeResult`.
+        An :class:`EvalModeResult`. Every argument, every seed included, is checked before any training.
 
     Raises:
+        TypeError: On a wrongly typed argument (a scalar for a sequence included).
         ValueError: On an empty ``test_batch_sizes`` or a size, count or rate out of range.
     """
-    if len(test_batch_sizes) == 0:
-        raise ValueError("test_batch_sizes must not be empty (got 0 batch sizes)")
-    sizes = [check_int(f"test_batch_sizes[{i}]", b, minimum=2) for i, b in enumerate(test_batch_sizes)]
-    n_train = check_int("n_train", n_train, minimum=2)
-    epochs = check_int("epochs", epochs, minimum=1)
-    batch_size = check_int("batch_size", batch_size, minimum=2)
-    width = check_int("width", width, minimum=2)
-    lr = check_positive("lr", lr)
-    n_test = check_int("n_test", n_test, minimum=2)
+    sizes = _check_items("test_batch_sizes", test_batch_sizes, lambda n, v: check_count(n, v, minimum=2))
+    n_train = _check_n_train(n_train)
+    epochs = check_count("epochs", epochs)
+    batch_size = check_count("batch_size", batch_size, minimum=2)
+    _check_at_most("batch_size", batch_size, "n_train", n_train)
+    width = check_count("width", width, minimum=2)
+    lr = _check_lr("lr", lr)
+    n_test = _check_n_test(n_test, n_train, minimum=2)
+    for i, b in enumerate(sizes):
+        _check_at_most(f"test_batch_sizes[{i}]", b, "n_test", n_test)
+    seed_list = _check_seeds(seeds)
 
-    train, test = _splits(n_train, n_test, seeds)
-    streams = _streams(seeds)
+    train, test = _splits(n_train, n_test, seed_list)
+    streams = _streams(seed_list)
     model = build_mlp(IN_FEATURES, [width, width], NUM_CLASSES, streams=streams, norm="batch")
     fit(model, train, streams=streams, num_classes=NUM_CLASSES, epochs=epochs, batch_size=batch_size,
         optimizer="sgd", lr=lr, momentum=0.9)
@@ -477,31 +557,55 @@ class DriftNoise(nn.Module):
     step to step: it adds internal covariate shift on purpose. The identity in eval mode.
 
     Args:
-        width: Units ``C``.
-        strength: Standard deviation ``a >= 0`` of the log-scale and of the shift.
-        generators: One generator per seed (seed ``i``'s draws come from ``generators[i]`` only).
+        width: Units ``C``, an int ``>= 1``.
+        strength: Standard deviation ``a`` of the log-scale and of the shift, a real number in [0, 10].
+        generators: A non-empty list or tuple of ``torch.Generator``, one per seed (seed ``i``'s
+            draws come from ``generators[i]`` only, on that generator's device).
+
+    Raises:
+        TypeError: On a wrongly typed argument (one generator instead of a sequence included).
+        ValueError: On ``width`` or ``strength`` out of range, or no generators.
+
+    :meth:`forward` takes a finite floating ``(k, B, C)`` tensor (``k`` = number of
+    generators, ``C`` = ``width``) on the generators' device and returns one of the
+    same shape and dtype; it mutates nothing. :meth:`resample` mutates the scale and
+    shift and advances every generator.
     """
 
     def __init__(self, width: int, *, strength: float, generators: Sequence[torch.Generator]) -> None:
+        width = check_count("width", width)
+        strength = check_in_range("strength", strength, 0.0, 10.0)
+        gens = _check_items("generators", generators, check_generator)
         super().__init__()
-        self.width = check_int("width", width, minimum=1)
-        self.strength = check_in_range("strength", strength, 0.0, 10.0)
-        self.generators = list(generators)
+        self.width = width
+        self.strength = strength
+        self.generators = gens
         k = len(self.generators)
-        self.scale = torch.ones(k, 1, width)
-        self.shift = torch.zeros(k, 1, width)
+        device = gens[0].device
+        self.scale = torch.ones(k, 1, width, device=device)
+        self.shift = torch.zeros(k, 1, width, device=device)
 
     def resample(self) -> None:
-        """Draw a new scale and shift for every seed (call once per optimizer step)."""
+        """Draw a new scale and shift for every seed (call once per optimizer step).
+
+        Mutates ``scale``, ``shift`` and every generator's state; takes no arguments.
+        """
         a = self.strength
-        draws = [torch.randn(2, self.width, generator=g) for g in self.generators]
+        draws = [torch.randn(2, self.width, generator=g, device=g.device) for g in self.generators]
         self.scale = torch.stack([torch.exp(a * d[0]) for d in draws])[:, None, :]
         self.shift = torch.stack([a * d[1] for d in draws])[:, None, :]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``s * x + m`` in training, ``x`` itself in eval mode (see the class docstring for the contract)."""
+        x = check_float_tensor("x", x, ndim=3)
+        k = len(self.generators)
+        if x.shape[0] != k or x.shape[2] != self.width:
+            raise ValueError(f"x must have shape ({k}, B, {self.width}): one slice per generator, width units "
+                             f"(got {tuple(x.shape)})")
+        check_same_device("x", x, "the noise's scale", self.scale)
         if not self.training:
             return x
-        return x * self.scale + self.shift
+        return x * self.scale.to(x.dtype) + self.shift.to(x.dtype)
 
 
 @dataclass(frozen=True)
@@ -525,7 +629,8 @@ class ShiftResult:
     test_accuracy: dict[str, torch.Tensor]
 
     def median_shift(self, variant: str) -> torch.Tensor:
-        """Per seed, the median of :attr:`shift` over the steps, ``(k,)``."""
+        """Per seed, the median of :attr:`shift` over the steps, ``(k,)``; ``variant`` a key of :attr:`shift`."""
+        variant = check_choice("variant", variant, tuple(self.shift))
         return self.shift[variant].median(dim=0).values
 
 
@@ -589,42 +694,46 @@ def covariate_shift(
     mean absolute change of both since the previous step.
 
     Args:
-        depth: Hidden layers.
-        width: Units per hidden layer.
-        n_train: Training images per seed.
-        batch_size: Mini-batch size.
-        epochs: Passes over the training images.
-        lr: Learning rate, the same for all variants.
-        strengths: Noise strengths of :class:`DriftNoise`, one BN + drift variant each.
-        n_test: Test images per seed.
-        n_probe: Probe images (the first of each seed's training images).
-        seeds: Seeds; each gives its own split, initialisation, batches and noise.
+        depth: Hidden layers, an int ``>= 2``.
+        width: Units per hidden layer, an int ``>= 2``.
+        n_train: Training images per seed, an int in ``[2, 1796]``.
+        batch_size: Mini-batch size, an int in ``[2, n_train]``.
+        epochs: Passes over the training images, an int ``>= 1``.
+        lr: Learning rate, the same for all variants, in ``(0, 100]``.
+        strengths: A non-empty list or tuple of noise strengths of :class:`DriftNoise` in [0, 10],
+            one BN + drift variant each.
+        n_test: Test images per seed, an int in ``[1, 1797 - n_train]``.
+        n_probe: Probe images (the first of each seed's training images), an int in ``[2, n_train]``.
+        seeds: A non-empty list or tuple (not one int) of distinct int seeds ``>= 0``; each gives its
+            own split, initialisation, batches and noise.
 
     Returns:
-        A :class:`ShiftResult`.
+        A :class:`ShiftResult`. Every argument, every seed included, is checked before any training.
 
     Raises:
-        ValueError: On a non-positive size or learning rate, or a strength outside [0, 10].
+        TypeError: On a wrongly typed argument (a scalar for a sequence included).
+        ValueError: On a size, count or learning rate out of range, or a strength outside [0, 10].
     """
-    depth = check_int("depth", depth, minimum=2)
-    width = check_int("width", width, minimum=2)
-    n_train = check_int("n_train", n_train, minimum=2)
-    batch_size = check_int("batch_size", batch_size, minimum=2)
-    epochs = check_int("epochs", epochs, minimum=1)
-    lr = check_positive("lr", lr)
-    if len(strengths) == 0:
-        raise ValueError("strengths must not be empty (got 0 strengths)")
-    levels = [check_in_range(f"strengths[{i}]", a, 0.0, 10.0) for i, a in enumerate(strengths)]
-    n_test = check_int("n_test", n_test, minimum=1)
-    n_probe = check_int("n_probe", n_probe, minimum=2)
+    depth = check_count("depth", depth, minimum=2)
+    width = check_count("width", width, minimum=2)
+    n_train = _check_n_train(n_train)
+    batch_size = check_count("batch_size", batch_size, minimum=2)
+    _check_at_most("batch_size", batch_size, "n_train", n_train)
+    epochs = check_count("epochs", epochs)
+    lr = _check_lr("lr", lr)
+    levels = _check_items("strengths", strengths, lambda n, a: check_in_range(n, a, 0.0, 10.0))
+    n_test = _check_n_test(n_test, n_train)
+    n_probe = check_count("n_probe", n_probe, minimum=2)
+    _check_at_most("n_probe", n_probe, "n_train", n_train)
+    seed_list = _check_seeds(seeds)
 
-    train, test = _splits(n_train, n_test, seeds)
-    probe = train.x[:, : min(n_probe, n_train)]
+    train, test = _splits(n_train, n_test, seed_list)
+    probe = train.x[:, :n_probe]
     variants = ("plain", "bn", *(f"bn+drift {a:g}" for a in levels))
     strength_of = {f"bn+drift {a:g}": a for a in levels}
     out: dict[str, dict[str, torch.Tensor]] = {"loss": {}, "shift": {}, "train_loss": {}, "acc": {}}
     for name in variants:
-        streams = _streams(seeds)
+        streams = _streams(seed_list)
         model = he_init_(build_mlp(IN_FEATURES, [width] * depth, NUM_CLASSES, streams=streams,
                                    norm="none" if name == "plain" else "batch"))
         noises: list[DriftNoise] = []
@@ -685,7 +794,13 @@ class SmoothnessResult:
     train_loss: dict[str, torch.Tensor]
 
     def median(self, key: str, variant: str) -> torch.Tensor:
-        """Per seed, the median of one series over the probes after initialisation, ``(k,)``."""
+        """Per seed, the median of one series over the probes after initialisation, ``(k,)``.
+
+        ``key``: ``"loss"``, ``"loss_range"``, ``"grad_change"`` or ``"beta"``; ``variant``: a key of
+        that series (``"bn"`` / ``"plain"``); ``ValueError`` otherwise.
+        """
+        key = check_choice("key", key, ("loss", "loss_range", "grad_change", "beta"))
+        variant = check_choice("variant", variant, tuple(getattr(self, key)))
         series: torch.Tensor = getattr(self, key)[variant]
         return series[1:].median(dim=0).values
 
@@ -756,42 +871,45 @@ def smoothness(
     statistics are restored after each probe.
 
     Args:
-        depth: Hidden layers.
-        width: Units per hidden layer.
-        n_train: Training images per seed.
-        batch_size: Mini-batch size.
-        epochs: Passes over the training images.
-        lr: Learning rate of both networks.
-        step_sizes: The probe step sizes :math:`\eta`.
-        probe_every: Probe every this many steps.
-        n_probe: Images in the probe batch.
-        seeds: Seeds; each gives its own split, initialisation and batches.
+        depth: Hidden layers, an int ``>= 1``.
+        width: Units per hidden layer, an int ``>= 2``.
+        n_train: Training images per seed, an int in ``[2, 1796]``.
+        batch_size: Mini-batch size, an int in ``[2, n_train]``.
+        epochs: Passes over the training images, an int ``>= 1``.
+        lr: Learning rate of both networks, in ``(0, 100]``.
+        step_sizes: A non-empty list or tuple of probe step sizes :math:`\eta`, each in ``(0, 100]``.
+        probe_every: Probe every this many steps, an int ``>= 1``.
+        n_probe: Images in the probe batch, an int in ``[2, n_train]``.
+        seeds: A non-empty list or tuple (not one int) of distinct int seeds ``>= 0``; each gives its
+            own split, initialisation and batches.
 
     Returns:
-        A :class:`SmoothnessResult`.
+        A :class:`SmoothnessResult`. Every argument, every seed included, is checked before any training.
 
     Raises:
+        TypeError: On a wrongly typed argument (a scalar for a sequence included).
         ValueError: On empty ``step_sizes`` or a size, count or rate out of range.
     """
-    depth = check_int("depth", depth, minimum=1)
-    width = check_int("width", width, minimum=2)
-    n_train = check_int("n_train", n_train, minimum=2)
-    batch_size = check_int("batch_size", batch_size, minimum=2)
-    epochs = check_int("epochs", epochs, minimum=1)
-    lr = check_positive("lr", lr)
-    if len(step_sizes) == 0:
-        raise ValueError("step_sizes must not be empty (got 0 step sizes)")
-    sizes = [check_positive(f"step_sizes[{i}]", s) for i, s in enumerate(step_sizes)]
-    probe_every = check_int("probe_every", probe_every, minimum=1)
-    n_probe = check_int("n_probe", n_probe, minimum=2)
+    depth = check_count("depth", depth)
+    width = check_count("width", width, minimum=2)
+    n_train = _check_n_train(n_train)
+    batch_size = check_count("batch_size", batch_size, minimum=2)
+    _check_at_most("batch_size", batch_size, "n_train", n_train)
+    epochs = check_count("epochs", epochs)
+    lr = _check_lr("lr", lr)
+    sizes = _check_items("step_sizes", step_sizes, _check_lr)
+    probe_every = check_count("probe_every", probe_every)
+    n_probe = check_count("n_probe", n_probe, minimum=2)
+    _check_at_most("n_probe", n_probe, "n_train", n_train)
+    seed_list = _check_seeds(seeds)
 
-    train, _ = _splits(n_train, 1, seeds)
-    px, py = train.x[:, : min(n_probe, n_train)], train.y[:, : min(n_probe, n_train)]
+    train, _ = _splits(n_train, 1, seed_list)
+    px, py = train.x[:, :n_probe], train.y[:, :n_probe]
     series: dict[str, dict[str, torch.Tensor]] = {k: {} for k in ("loss", "loss_range", "grad_change", "beta")}
     final: dict[str, torch.Tensor] = {}
     steps: list[int] = []
     for name, norm in (("bn", "batch"), ("plain", "none")):
-        streams = _streams(seeds)
+        streams = _streams(seed_list)
         model = he_init_(build_mlp(IN_FEATURES, [width] * depth, NUM_CLASSES, streams=streams, norm=norm))
         first = _probe(model, px, py, sizes)
 
@@ -829,11 +947,15 @@ class LRSweep:
     initial_loss: float
 
     def stable(self, variant: str) -> torch.Tensor:
-        """Which runs trained: final loss finite and below half the initial loss, ``(len(lrs), k)`` bool."""
+        """Which runs trained: final loss finite and below half the initial loss, ``(len(lrs), k)`` bool.
+
+        ``variant``: a key of :attr:`final_loss` (``"bn"`` / ``"plain"``); ``ValueError`` otherwise.
+        """
+        variant = check_choice("variant", variant, tuple(self.final_loss))
         return self.final_loss[variant] < 0.5 * self.initial_loss
 
     def max_stable(self, variant: str) -> torch.Tensor:
-        """Per seed, the largest stable learning rate (0 if none), ``(k,)`` float64."""
+        """Per seed, the largest stable learning rate (0 if none), ``(k,)`` float64; ``variant`` as :meth:`stable`."""
         lrs = torch.tensor(self.lrs, dtype=torch.float64)[:, None]
         return torch.where(self.stable(variant), lrs, torch.zeros_like(lrs)).max(dim=0).values
 
@@ -867,36 +989,38 @@ def max_stable_lr(
     finite and below half of :math:`\ln 10`.
 
     Args:
-        lrs: Learning rates to try.
-        depth: Hidden layers.
-        width: Units per hidden layer.
-        n_train: Training images per seed.
-        batch_size: Mini-batch size.
-        epochs: Passes over the training images.
-        seeds: Seeds; each gives its own split, initialisation and batches.
+        lrs: A non-empty list or tuple of learning rates to try, each in ``(0, 100]``.
+        depth: Hidden layers, an int ``>= 1``.
+        width: Units per hidden layer, an int ``>= 2``.
+        n_train: Training images per seed, an int in ``[2, 1796]``.
+        batch_size: Mini-batch size, an int in ``[2, n_train]``.
+        epochs: Passes over the training images, an int ``>= 1``.
+        seeds: A non-empty list or tuple (not one int) of distinct int seeds ``>= 0``; each gives its
+            own split, initialisation and batches.
 
     Returns:
-        An :class:`LRSweep`.
+        An :class:`LRSweep`. Every argument, every seed included, is checked before any training.
 
     Raises:
+        TypeError: On a wrongly typed argument (a scalar for a sequence included).
         ValueError: On empty ``lrs`` or a size, count or rate out of range.
     """
-    if len(lrs) == 0:
-        raise ValueError("lrs must not be empty (got 0 learning rates)")
-    rates = [check_in_range(f"lrs[{i}]", v, 0.0, 100.0, low_inclusive=False) for i, v in enumerate(lrs)]
-    depth = check_int("depth", depth, minimum=1)
-    width = check_int("width", width, minimum=2)
-    n_train = check_int("n_train", n_train, minimum=2)
-    batch_size = check_int("batch_size", batch_size, minimum=2)
-    epochs = check_int("epochs", epochs, minimum=1)
+    rates = _check_items("lrs", lrs, _check_lr)
+    depth = check_count("depth", depth)
+    width = check_count("width", width, minimum=2)
+    n_train = _check_n_train(n_train)
+    batch_size = check_count("batch_size", batch_size, minimum=2)
+    _check_at_most("batch_size", batch_size, "n_train", n_train)
+    epochs = check_count("epochs", epochs)
+    seed_list = _check_seeds(seeds)
 
-    train, _ = _splits(n_train, 1, seeds)
-    per_epoch = math.ceil(n_train / min(batch_size, n_train))
+    train, _ = _splits(n_train, 1, seed_list)
+    per_epoch = math.ceil(n_train / batch_size)
     final: dict[str, torch.Tensor] = {}
     for name, norm in (("bn", "batch"), ("plain", "none")):
         rows = []
         for lr in rates:
-            streams = _streams(seeds)
+            streams = _streams(seed_list)
             model = he_init_(build_mlp(IN_FEATURES, [width] * depth, NUM_CLASSES, streams=streams, norm=norm))
             res = fit(model, train, streams=streams, num_classes=NUM_CLASSES, epochs=epochs,
                       batch_size=batch_size, optimizer="sgd", lr=lr, momentum=0.9, record_every=per_epoch)
@@ -924,7 +1048,14 @@ class BatchSizeSweep:
     accuracy: dict[str, torch.Tensor]
 
     def gap(self, batch_size: int) -> torch.Tensor:
-        """Per seed, BatchNorm's accuracy minus GroupNorm's at one batch size, ``(k,)``."""
+        """Per seed, BatchNorm's accuracy minus GroupNorm's at one batch size, ``(k,)``.
+
+        ``batch_size``: an int, one of :attr:`batch_sizes` (``TypeError`` / ``ValueError`` otherwise).
+        """
+        batch_size = check_int("batch_size", batch_size)
+        if batch_size not in self.batch_sizes:
+            raise ValueError(f"batch_size must be one of the sweep's batch sizes {self.batch_sizes} "
+                             f"(got {batch_size})")
         i = self.batch_sizes.index(batch_size)
         return self.accuracy["batch"][i] - self.accuracy["group"][i]
 
@@ -959,40 +1090,44 @@ def batch_size_sweep(
     BatchNorm uses its running statistics.
 
     Args:
-        batch_sizes: Batch sizes to compare (each >= 2).
-        n_train: Training images per seed.
-        epochs: Passes over the training images, the same at every batch size.
-        base_lr: Learning rate at batch size 32.
-        width: Units per hidden layer.
-        num_groups: GroupNorm's groups (must divide ``width``).
-        n_test: Test images per seed.
-        seeds: Seeds; each gives its own split, initialisation and batches.
+        batch_sizes: A non-empty list or tuple of batch sizes to compare, ints in ``[2, n_train]``.
+        n_train: Training images per seed, an int in ``[max(batch_sizes), 1796]``.
+        epochs: Passes over the training images, the same at every batch size, an int ``>= 1``.
+        base_lr: Learning rate at batch size 32, ``> 0``, with every scaled rate
+            ``base_lr * B / 32`` at most 100.
+        width: Units per hidden layer, an int ``>= 2``.
+        num_groups: GroupNorm's groups, an int ``>= 1`` that divides ``width``.
+        n_test: Test images per seed, an int in ``[1, 1797 - n_train]``.
+        seeds: A non-empty list or tuple (not one int) of distinct int seeds ``>= 0``; each gives its
+            own split, initialisation and batches.
 
     Returns:
-        A :class:`BatchSizeSweep`.
+        A :class:`BatchSizeSweep`. Every argument, every seed included, is checked before any training.
 
     Raises:
+        TypeError: On a wrongly typed argument (``batch_size_sweep(4)``, a scalar for the sequence, included).
         ValueError: On empty ``batch_sizes``, a ``num_groups`` that does not divide ``width``,
             or a size, count or rate out of range.
     """
-    if len(batch_sizes) == 0:
-        raise ValueError("batch_sizes must not be empty (got 0 batch sizes)")
-    sizes = [check_int(f"batch_sizes[{i}]", b, minimum=2) for i, b in enumerate(batch_sizes)]
-    n_train = check_int("n_train", n_train, minimum=max(sizes))
-    epochs = check_int("epochs", epochs, minimum=1)
-    base_lr = check_positive("base_lr", base_lr)
-    width = check_int("width", width, minimum=2)
-    num_groups = check_int("num_groups", num_groups, minimum=1)
+    sizes = _check_items("batch_sizes", batch_sizes, lambda n, b: check_count(n, b, minimum=2))
+    n_train = _check_n_train(n_train)
+    for i, b in enumerate(sizes):
+        _check_at_most(f"batch_sizes[{i}]", b, "n_train", n_train)
+    epochs = check_count("epochs", epochs)
+    base_lr = check_in_range("base_lr", base_lr, 0.0, _MAX_LR * 32 / max(sizes), low_inclusive=False)
+    width = check_count("width", width, minimum=2)
+    num_groups = check_count("num_groups", num_groups)
     if width % num_groups:
         raise ValueError(f"num_groups must divide width {width} (got {num_groups})")
-    n_test = check_int("n_test", n_test, minimum=1)
+    n_test = _check_n_test(n_test, n_train)
+    seed_list = _check_seeds(seeds)
 
-    train, test = _splits(n_train, n_test, seeds)
+    train, test = _splits(n_train, n_test, seed_list)
     acc: dict[str, torch.Tensor] = {}
     for norm in ("batch", "group"):
         rows = []
         for b in sizes:
-            streams = _streams(seeds)
+            streams = _streams(seed_list)
             net = build_mlp(IN_FEATURES, [width, width], NUM_CLASSES, streams=streams, norm=norm,
                             num_groups=num_groups)
             fit(net, train, streams=streams, num_classes=NUM_CLASSES, epochs=epochs, batch_size=b,

@@ -8,6 +8,7 @@ under test.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -224,3 +225,79 @@ def test_experiment_argument_errors() -> None:
         X.activation_scale(depth=1)
     with pytest.raises(TypeError, match="seeds must be a sequence of ints"):
         X.single_example_eval(seeds=3)  # type: ignore[arg-type]
+
+
+# --- Hostile input: every argument, every seed, checked before training (issue 17) --
+
+
+TINY = dict(n_train=16, epochs=1, width=4, n_test=8)
+
+
+@pytest.mark.parametrize(("call", "name"), [
+    (lambda: X.batch_size_sweep(4), "batch_sizes"),                     # type: ignore[arg-type]
+    (lambda: X.max_stable_lr(0.1), "lrs"),                              # type: ignore[arg-type]
+    (lambda: X.single_example_eval(2), "test_batch_sizes"),             # type: ignore[arg-type]
+    (lambda: X.smoothness(step_sizes=0.1), "step_sizes"),               # type: ignore[arg-type]
+    (lambda: X.covariate_shift(strengths="0.1"), "strengths"),          # type: ignore[arg-type]
+    (lambda: X.canyon_vs_bowl("bmi"), "features"),
+    (lambda: X.DriftNoise(4, strength=0.1, generators=torch.Generator()), "generators"),  # type: ignore[arg-type]
+])
+def test_a_scalar_where_a_sequence_is_expected_is_rejected_by_name(call: Any, name: str) -> None:
+    with pytest.raises(TypeError, match=rf"^{name} must be a list or tuple"):
+        call()
+
+
+@pytest.mark.parametrize("bad_seeds", [[1001, 2**63], [1001, -1], [1001, "1002"], [1001, 1001], [1001, [2]]])
+def test_every_seed_is_checked_before_anything_trains(monkeypatch: pytest.MonkeyPatch, bad_seeds: list[Any]) -> None:
+    def no_training(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("trained before every seed was checked")
+
+    monkeypatch.setattr(X, "fit", no_training)
+    monkeypatch.setattr(X, "build_mlp", no_training)
+    calls = [lambda s: X.activation_scale(depth=2, width=4, n_examples=8, seeds=s),
+             lambda s: X.single_example_eval((2,), batch_size=8, seeds=s, **TINY),
+             lambda s: X.covariate_shift(depth=2, batch_size=8, n_probe=4, seeds=s, **TINY),
+             lambda s: X.smoothness(depth=2, width=4, n_train=16, batch_size=8, epochs=1, n_probe=4, seeds=s),
+             lambda s: X.max_stable_lr((0.1,), depth=2, width=4, n_train=16, batch_size=8, epochs=1, seeds=s),
+             lambda s: X.batch_size_sweep((4,), num_groups=2, seeds=s, **TINY)]
+    for call in calls:
+        with pytest.raises((TypeError, ValueError), match=r"seeds"):
+            call(bad_seeds)
+
+
+def test_sizes_that_would_be_silently_clamped_are_rejected() -> None:
+    with pytest.raises(ValueError, match=r"batch_size must be <= n_train \(16\) \(got 32\)"):
+        X.max_stable_lr((0.1,), n_train=16, batch_size=32, seeds=SEEDS[:2])
+    with pytest.raises(ValueError, match=r"n_probe must be <= n_train \(16\) \(got 64\)"):
+        X.smoothness(n_train=16, batch_size=8, n_probe=64, seeds=SEEDS[:2])
+    with pytest.raises(ValueError, match=r"n_test must be <= 797 \(got 800\)"):
+        X.covariate_shift(n_train=1000, n_test=800, seeds=SEEDS[:2])
+    with pytest.raises(ValueError, match=r"batch_sizes\[1\] must be <= n_train \(16\) \(got 32\)"):
+        X.batch_size_sweep((4, 32), n_train=16, seeds=SEEDS[:2])
+    with pytest.raises(ValueError, match=r"base_lr must be in \(0.0, 50.0\]"):
+        X.batch_size_sweep((2, 64), base_lr=60.0, seeds=SEEDS[:2])
+    with pytest.raises(ValueError, match=r"width must be <= 2147483647"):
+        X.activation_scale(width=2**64, seeds=SEEDS[:2])
+
+
+def test_drift_noise_checks_its_input() -> None:
+    noise = X.DriftNoise(4, strength=0.5, generators=[torch.Generator().manual_seed(s) for s in (1, 2)])
+    noise.resample()
+    with pytest.raises(ValueError, match=r"x must have shape \(2, B, 4\)"):
+        noise(torch.ones(3, 5, 4))
+    with pytest.raises(ValueError, match="x must be on the device"):
+        noise(torch.ones(2, 5, 4, device="meta"))
+    with pytest.raises(TypeError, match=r"generators\[1\] must be a torch.Generator"):
+        X.DriftNoise(4, strength=0.5, generators=[torch.Generator(), 1])  # type: ignore[list-item]
+    assert noise(torch.ones(2, 5, 4, dtype=torch.float64)).dtype == torch.float64
+
+
+def test_result_methods_check_their_keys() -> None:
+    r = X.LRSweep([0.1, 1.0], {"bn": torch.zeros(2, 1), "plain": torch.zeros(2, 1)}, math.log(10))
+    with pytest.raises(ValueError, match="variant must be one of"):
+        r.stable("batch")
+    s = X.BatchSizeSweep([2, 8], {"batch": torch.zeros(2, 1), "group": torch.zeros(2, 1)})
+    with pytest.raises(ValueError, match=r"batch_size must be one of the sweep's batch sizes \[2, 8\] \(got 4\)"):
+        s.gap(4)
+    with pytest.raises(TypeError, match="model must be a Module"):
+        X.he_init_(None)  # type: ignore[type-var]
