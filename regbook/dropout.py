@@ -22,37 +22,24 @@ functions here take **exactly one** of the keyword-only arguments
 site and cannot be mixed up; the module :class:`Dropout` mirrors torch and
 takes the drop probability ``p``.
 
-Experiments (Srivastava et al., 2014): :func:`ensemble_view` compares the
-weight-scaled (eval) network with Monte-Carlo averages of thinned networks;
-:func:`overfitting` trains a wide MLP on few digits with and without dropout;
-:func:`geometric_mean_gap` checks the exact ensemble identity of a softmax layer.
+The chapter's experiments (the ensemble view, overfitting, the exact
+geometric-mean identity of a softmax layer) live in
+:mod:`regbook.experiments.dropout`.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from regbook._checks import check_float_tensor, check_in_range, check_int, check_same_shape
-from regbook.data import digits
-from regbook.models import init_linear_
+from regbook._checks import check_float_tensor, check_in_range, check_same_shape
 
 __all__ = [
     "Dropout",
-    "EnsembleResult",
-    "GeometricMeanResult",
-    "OverfitRun",
     "apply_mask",
     "dropout",
     "dropout_mask",
-    "ensemble_view",
-    "geometric_mean_gap",
     "keep_probability",
-    "overfitting",
 ]
 
 
@@ -88,9 +75,12 @@ def keep_probability(*, keep_prob: float | None = None, drop_prob: float | None 
             "give exactly one of keep_prob (the math's p) and drop_prob (nn.Dropout's p) "
             f"(got keep_prob={keep_prob!r}, drop_prob={drop_prob!r})"
         )
-    if keep_prob is not None:
+    # convention-start
+    if keep_prob is not None:                       # the math's p: keep with probability q
         return check_in_range("keep_prob", keep_prob, 0.0, 1.0, low_inclusive=False)
+    # nn.Dropout's p: drop with probability p, so q = 1 - p
     return 1.0 - check_in_range("drop_prob", drop_prob, 0.0, 1.0, high_inclusive=False)
+    # convention-end
 
 
 def _check_training(training: object) -> bool:
@@ -233,10 +223,12 @@ def dropout(
     """
     check_float_tensor("h", h)
     q = keep_probability(keep_prob=keep_prob, drop_prob=drop_prob)
+    # dropout-start
     if not _check_training(training):
-        return h
-    mask = torch.empty_like(h).bernoulli_(q, generator=generator)
-    return h * (mask / q)
+        return h                                                   # evaluation: h, untouched
+    mask = torch.empty_like(h).bernoulli_(q, generator=generator)  # m_i ~ Bernoulli(q)
+    return h * (mask / q)                                          # (h ⊙ m) / q
+    # dropout-end
 
 
 class Dropout(nn.Module):
@@ -270,297 +262,13 @@ class Dropout(nn.Module):
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         """Drop and rescale in training mode; identity in evaluation mode."""
         check_float_tensor("input", input)
-        if not self.training:
+        # layer-start
+        if not self.training:             # set by model.eval(), never by torch.no_grad()
             return input
-        if self.p == 1.0:  # nothing survives; torch returns zeros
+        if self.p == 1.0:                 # nothing survives; torch returns zeros
             return input * 0.0
         return dropout(input, drop_prob=self.p, training=True, generator=self.generator)
+        # layer-end
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
-
-
-# ---------------------------------------------------------------------------
-# Experiments
-# ---------------------------------------------------------------------------
-
-
-def _mlp(
-    hidden: Sequence[int], drop_prob: float, generator: torch.Generator, input_drop_prob: float = 0.0
-) -> nn.Sequential:
-    """64 -> hidden... -> 10 ReLU MLP, :class:`Dropout` on the input and after every hidden activation."""
-    layers: list[nn.Module] = [Dropout(input_drop_prob, generator=generator)] if input_drop_prob else []
-    width = 64
-    for h in hidden:
-        layers += [nn.Linear(width, h), nn.ReLU(), Dropout(drop_prob, generator=generator)]
-        width = h
-    layers.append(nn.Linear(width, 10))
-    return init_linear_(nn.Sequential(*layers), generator=generator)
-
-
-def _nll_acc(logits: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    nll = torch.nn.functional.cross_entropy(logits, y).item()
-    return float(nll), float((logits.argmax(1) == y).double().mean())
-
-
-def _prob_nll_acc(probs: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    p_true = probs[torch.arange(len(y)), y].clamp_min(1e-12)
-    return float(-p_true.log().mean()), float((probs.argmax(1) == y).double().mean())
-
-
-@dataclass(frozen=True)
-class EnsembleResult:
-    """Outcome of :func:`ensemble_view` on the test split.
-
-    Attributes:
-        drop_prob: Drop probability used in training and for the thinned networks.
-        n_test: Number of test images.
-        train_accuracy: Accuracy of the eval network on its training split.
-        eval_accuracy: Accuracy of the weight-scaled (eval-mode) network.
-        eval_nll: Its mean negative log-likelihood.
-        mc_accuracy: Accuracy of the average of the first ``k`` thinned networks'
-            softmax outputs, for ``k = 1 .. n_masks``.
-        mc_nll: The same averages' NLL.
-        single_accuracy: Accuracy of each thinned network on its own.
-        single_nll: NLL of each thinned network on its own.
-    """
-
-    drop_prob: float
-    n_test: int
-    train_accuracy: float
-    eval_accuracy: float
-    eval_nll: float
-    mc_accuracy: list[float]
-    mc_nll: list[float]
-    single_accuracy: list[float]
-    single_nll: list[float]
-
-
-def ensemble_view(
-    *,
-    n_train: int = 800,
-    hidden: int = 128,
-    drop_prob: float = 0.5,
-    epochs: int = 30,
-    batch_size: int = 50,
-    lr: float = 1e-3,
-    n_masks: int = 100,
-    seed: int = 0,
-) -> EnsembleResult:
-    r"""Weight scaling versus Monte-Carlo model averaging (Srivastava et al., 2014, sec. 7.5).
-
-    Trains a 64-``hidden``-``hidden``-10 ReLU MLP with :class:`Dropout`
-    (``drop_prob``) after both hidden layers on ``n_train`` digits (Adam,
-    mini-batches). On the test split (everything :func:`regbook.data.digits`
-    does not use for training) it then compares
-
-    * the **eval** network: no mask, no scaling (inverted dropout's weight-scaling rule);
-    * ``n_masks`` **thinned** networks, each a training-mode pass with its own mask
-      for the whole test set;
-    * their **Monte-Carlo average** :math:`\frac1k\sum_{j\le k}\operatorname{softmax}(f_j(x))`.
-
-    Returns:
-        An :class:`EnsembleResult`.
-
-    Raises:
-        ValueError: If a setting is out of range.
-    """
-    n_train = check_int("n_train", n_train, minimum=20)
-    hidden = check_int("hidden", hidden, minimum=1)
-    drop_prob = check_in_range("drop_prob", drop_prob, 0.0, 1.0, high_inclusive=False)
-    epochs = check_int("epochs", epochs, minimum=1)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    lr = check_in_range("lr", lr, 0.0, 1.0, low_inclusive=False)
-    n_masks = check_int("n_masks", n_masks, minimum=1)
-    check_int("seed", seed)
-
-    gen = torch.Generator().manual_seed(seed)
-    train, _, test = digits(n_train, 0, seed=seed)
-    net = _mlp((hidden, hidden), drop_prob, gen)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    net.train()
-    for _ in range(epochs):
-        perm = torch.randperm(n_train, generator=gen)
-        for i in range(0, n_train, batch_size):
-            idx = perm[i : i + batch_size]
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(net(train.x[idx]), train.y[idx]).backward()
-            opt.step()
-
-    with torch.no_grad():
-        net.eval()
-        _, train_acc = _nll_acc(net(train.x), train.y)
-        eval_nll, eval_acc = _nll_acc(net(test.x), test.y)
-        net.train()
-        total = torch.zeros(len(test.y), 10)
-        mc_acc, mc_nll, one_acc, one_nll = [], [], [], []
-        for k in range(1, n_masks + 1):
-            probs = net(test.x).softmax(1)
-            nll, acc = _prob_nll_acc(probs, test.y)
-            one_nll.append(nll)
-            one_acc.append(acc)
-            total += probs
-            nll, acc = _prob_nll_acc(total / k, test.y)
-            mc_nll.append(nll)
-            mc_acc.append(acc)
-    return EnsembleResult(drop_prob, len(test.y), train_acc, eval_acc, eval_nll, mc_acc, mc_nll, one_acc, one_nll)
-
-
-@dataclass(frozen=True)
-class OverfitRun:
-    """One training run of :func:`overfitting`.
-
-    Attributes:
-        input_drop_prob: Drop probability on the input pixels (0 = none).
-        drop_prob: Drop probability after each hidden layer (0 = none).
-        seed: Seed of the data split, the initialisation and the masks.
-        steps: Checkpoints (optimizer steps) at which the curves were recorded.
-        train_nll: Training NLL of the eval-mode network at each checkpoint.
-        test_nll: Test NLL of the eval-mode network at each checkpoint.
-        train_accuracy: Final training accuracy (eval mode).
-        test_accuracy: Final test accuracy (eval mode).
-    """
-
-    input_drop_prob: float
-    drop_prob: float
-    seed: int
-    steps: list[int]
-    train_nll: list[float]
-    test_nll: list[float]
-    train_accuracy: float
-    test_accuracy: float
-
-    @property
-    def nll_gap(self) -> float:
-        """The generalization gap in loss, final test NLL minus final training NLL."""
-        return self.test_nll[-1] - self.train_nll[-1]
-
-    @property
-    def accuracy_gap(self) -> float:
-        """Final training accuracy minus final test accuracy."""
-        return self.train_accuracy - self.test_accuracy
-
-
-def overfitting(
-    *,
-    n_train: int = 100,
-    hidden: int = 256,
-    settings: Sequence[tuple[float, float]] = ((0.0, 0.0), (0.2, 0.5)),
-    seeds: Sequence[int] = (0, 1, 2),
-    steps: int = 200,
-    lr: float = 1e-3,
-    record_every: int = 25,
-) -> list[OverfitRun]:
-    r"""A wide MLP on few digits, with and without dropout (Srivastava et al., 2014).
-
-    For every seed and every ``(input_drop_prob, drop_prob)`` in ``settings``, a
-    64-``hidden``-``hidden``-10 ReLU MLP is trained full-batch with Adam on
-    ``n_train`` digits for ``steps`` steps. The default dropout setting is the
-    paper's for MNIST MLPs: 0.2 on the inputs, 0.5 after each hidden layer.
-    For a given seed every setting sees the same data and the same initial
-    weights. Losses are recorded in eval mode every ``record_every`` steps on
-    the training split and on the test split (all other digits).
-
-    Returns:
-        One :class:`OverfitRun` per (seed, setting), seeds outermost.
-
-    Raises:
-        ValueError: If a setting is out of range.
-    """
-    n_train = check_int("n_train", n_train, minimum=20)
-    hidden = check_int("hidden", hidden, minimum=1)
-    pairs = [
-        (check_in_range("settings[i][0]", a, 0.0, 1.0, high_inclusive=False),
-         check_in_range("settings[i][1]", b, 0.0, 1.0, high_inclusive=False))
-        for a, b in settings
-    ]
-    seed_list = [check_int("seeds[i]", s) for s in seeds]
-    if not pairs or not seed_list:
-        raise ValueError(f"settings and seeds must not be empty (got {len(pairs)} and {len(seed_list)})")
-    steps = check_int("steps", steps, minimum=1)
-    lr = check_in_range("lr", lr, 0.0, 1.0, low_inclusive=False)
-    record_every = check_int("record_every", record_every, minimum=1)
-
-    runs = []
-    for seed in seed_list:
-        train, _, test = digits(n_train, 0, seed=seed)
-        for p_in, p in pairs:
-            gen = torch.Generator().manual_seed(seed)
-            net = _mlp((hidden, hidden), p, gen, input_drop_prob=p_in)
-            opt = torch.optim.Adam(net.parameters(), lr=lr)
-            marks, tr_nll, te_nll = [], [], []
-            for step in range(1, steps + 1):
-                net.train()
-                opt.zero_grad()
-                torch.nn.functional.cross_entropy(net(train.x), train.y).backward()
-                opt.step()
-                if step % record_every == 0 or step == steps:
-                    net.eval()
-                    with torch.no_grad():
-                        marks.append(step)
-                        tr_nll.append(_nll_acc(net(train.x), train.y)[0])
-                        te_nll.append(_nll_acc(net(test.x), test.y)[0])
-            net.eval()
-            with torch.no_grad():
-                _, tr_acc = _nll_acc(net(train.x), train.y)
-                _, te_acc = _nll_acc(net(test.x), test.y)
-            runs.append(OverfitRun(p_in, p, seed, marks, tr_nll, te_nll, tr_acc, te_acc))
-    return runs
-
-
-@dataclass(frozen=True)
-class GeometricMeanResult:
-    """Outcome of :func:`geometric_mean_gap`.
-
-    Attributes:
-        n_masks: Number of masks enumerated, :math:`2^N`.
-        geometric_gap: Largest difference between the eval softmax and the
-            normalised, probability-weighted geometric mean over all masks.
-        arithmetic_gap: Largest difference between the eval softmax and the
-            probability-weighted arithmetic mean over all masks.
-    """
-
-    n_masks: int
-    geometric_gap: float
-    arithmetic_gap: float
-
-
-def geometric_mean_gap(*, n_inputs: int = 10, n_classes: int = 3, keep_prob: float = 0.5,
-                       seed: int = 0) -> GeometricMeanResult:
-    r"""Enumerate all :math:`2^N` thinned versions of one softmax layer.
-
-    For :math:`z(m) = W\,(x \odot m)/q + b`, the log-softmax is
-    :math:`z(m) - \log\sum_k e^{z_k(m)}`, and the second term is the same for every
-    class. So the probability-weighted geometric mean over all masks,
-    renormalised, is :math:`\operatorname{softmax}(\mathbb E_m[z(m)]) = \operatorname{softmax}(Wx + b)`:
-    exactly the eval-mode output (Hinton et al., 2012). The arithmetic mean is
-    close but not equal. Random ``W``, ``b``, ``x`` in float64.
-
-    Returns:
-        A :class:`GeometricMeanResult`.
-
-    Raises:
-        ValueError: If a setting is out of range (``n_inputs`` at most 16).
-    """
-    n_inputs = check_int("n_inputs", n_inputs, minimum=1)
-    if n_inputs > 16:
-        raise ValueError(f"n_inputs must be <= 16 to enumerate 2**n_inputs masks (got {n_inputs})")
-    n_classes = check_int("n_classes", n_classes, minimum=2)
-    q = keep_probability(keep_prob=keep_prob)
-    check_int("seed", seed)
-    gen = torch.Generator().manual_seed(seed)
-    w = torch.randn(n_classes, n_inputs, generator=gen, dtype=torch.float64)
-    b = torch.randn(n_classes, generator=gen, dtype=torch.float64)
-    x = torch.randn(n_inputs, generator=gen, dtype=torch.float64)
-    masks = torch.tensor(list(itertools.product((0.0, 1.0), repeat=n_inputs)), dtype=torch.float64)
-    kept = masks.sum(1)
-    weight = q**kept * (1.0 - q) ** (n_inputs - kept)  # P(mask)
-    logp = torch.log_softmax((x * masks / q) @ w.T + b, dim=1)  # (2^N, classes)
-    geo = torch.softmax((weight[:, None] * logp).sum(0), dim=0)
-    arith = (weight[:, None] * logp.exp()).sum(0)
-    eval_p = torch.softmax(w @ x + b, dim=0)
-    return GeometricMeanResult(
-        n_masks=len(masks),
-        geometric_gap=float((geo - eval_p).abs().max()),
-        arithmetic_gap=float((arith - eval_p).abs().max()),
-    )

@@ -22,13 +22,15 @@ which is what :func:`torch.nn.functional.cross_entropy` computes with
 where :math:`\operatorname{softmax}(z) = y_{\text{smooth}}`, i.e. at the finite
 logit gap :math:`\log\big((1-\alpha+\alpha/K)/(\alpha/K)\big)`
 (:func:`optimal_logit_gap`); with hard labels (:math:`\alpha = 0`) there is no
-minimum and the logits grow for ever.
+minimum and the logits grow for ever (:func:`logit_descent` shows both).
+:func:`expected_calibration_error` and :func:`calibration_bins` measure how
+well a classifier's confidence matches its accuracy. The chapter's training
+experiment is :func:`regbook.experiments.label_smoothing.calibration_experiment`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -41,14 +43,11 @@ from regbook._checks import (
     check_int,
     check_positive,
 )
-from regbook.data import digits, flip_labels
-from regbook.models import init_linear_
 
 __all__ = [
-    "CalibrationResult",
     "LabelSmoothingCrossEntropy",
     "LogitDescent",
-    "calibration_experiment",
+    "calibration_bins",
     "expected_calibration_error",
     "logit_descent",
     "optimal_logit_gap",
@@ -60,9 +59,11 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 def _targets(y: torch.Tensor, num_classes: int, alpha: float, dtype: torch.dtype) -> torch.Tensor:
+    # targets-start
     # (1 - α) e_c + α/K: start from α/K everywhere, then add 1 - α on the true class.
     out = torch.full((len(y), num_classes), alpha / num_classes, dtype=dtype)
     out[torch.arange(len(y)), y] += 1.0 - alpha
+    # targets-end
     return out
 
 
@@ -147,9 +148,11 @@ def smoothed_cross_entropy(
     alpha = check_in_range("alpha", alpha, 0.0, 1.0)
     check_choice("reduction", reduction, REDUCTIONS)
 
-    log_p = torch.log_softmax(logits, dim=1)
-    target = _targets(y, num_classes, alpha, logits.dtype)
-    per_example = -(target * log_p).sum(dim=1)
+    # loss-start
+    log_p = torch.log_softmax(logits, dim=1)                  # stable for large logits
+    target = _targets(y, num_classes, alpha, logits.dtype)    # (1 - α) e_c + α/K
+    per_example = -(target * log_p).sum(dim=1)                # -Σ_k y_smooth,k log softmax(z)_k
+    # loss-end
     if reduction == "mean":
         return per_example.mean()
     if reduction == "sum":
@@ -216,8 +219,11 @@ def optimal_logit_gap(*, num_classes: int, alpha: float) -> float:
     """
     num_classes = check_int("num_classes", num_classes, minimum=2)
     alpha = check_in_range("alpha", alpha, 0.0, 1.0, low_inclusive=False)
-    q_other = alpha / num_classes
-    return math.log((1.0 - alpha + q_other) / q_other)
+    # gap-start
+    q_other = alpha / num_classes                  # every wrong class's target
+    q_true = 1.0 - alpha + q_other                 # the true class's target
+    return math.log(q_true / q_other)              # softmax ratio = exp(logit gap)
+    # gap-end
 
 
 @dataclass(frozen=True)
@@ -269,27 +275,87 @@ def logit_descent(*, num_classes: int, alpha: float, steps: int = 2000, lr: floa
     steps = check_int("steps", steps, minimum=1)
     lr = check_positive("lr", lr)
     z = torch.zeros(1, num_classes, dtype=torch.float64, requires_grad=True)
-    label = torch.zeros(1, dtype=torch.long)
+    target = _targets(torch.zeros(1, dtype=torch.long), num_classes, alpha, torch.float64)
+
+    def loss_at(z: torch.Tensor) -> torch.Tensor:  # smoothed_cross_entropy's lines, without re-checking
+        return -(target * torch.log_softmax(z, dim=1)).sum()
+
     gaps, losses, norms = [], [], []
+    loss = loss_at(z)
     for _ in range(steps):
-        (grad,) = torch.autograd.grad(smoothed_cross_entropy(z, label, alpha=alpha), z)
+        (grad,) = torch.autograd.grad(loss, z)
         with torch.no_grad():
             z -= lr * grad
             gaps.append(float(z[0, 0] - z[0, 1:].mean()))
-            losses.append(float(smoothed_cross_entropy(z, label, alpha=alpha)))
             norms.append(float(z.norm()))
+        loss = loss_at(z)                      # the loss after this step, and the next step's graph
+        losses.append(float(loss.detach()))
     return LogitDescent(num_classes=num_classes, alpha=alpha, gaps=gaps, losses=losses, logit_norms=norms)
 
 
-def _reliability(probs: torch.Tensor, y: torch.Tensor, num_bins: int) -> tuple[torch.Tensor, ...]:
-    conf, pred = probs.max(dim=1)
+def _check_probs(probs: object, y: object) -> tuple[torch.Tensor, torch.Tensor]:
+    """``probs`` a non-empty ``(N, K)`` floating tensor in [0, 1]; ``y`` ``N`` class indices below ``K``."""
+    probs = _check_logits(probs)
+    if probs.numel() == 0:
+        raise ValueError(f"probs must not be empty (got shape {tuple(probs.shape)})")
+    if not bool(((probs >= 0) & (probs <= 1)).all()):
+        raise ValueError("probs must hold probabilities in [0, 1] (got values outside)")
+    y = check_class_indices("y", y, num_classes=probs.shape[1])
+    if y.shape[0] != probs.shape[0]:
+        raise ValueError(f"probs and y must have the same batch size (got {probs.shape[0]} and {y.shape[0]})")
+    return probs, y
+
+
+def _bin_sums(probs: torch.Tensor, y: torch.Tensor, num_bins: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    # bins-start
+    conf, pred = probs.max(dim=1)                       # confidence: the largest probability
     correct = (pred == y).to(probs.dtype)
     # bin b holds confidences in (b/B, (b+1)/B]; the first bin also takes 0.
     bins = ((conf * num_bins).ceil().long() - 1).clamp(0, num_bins - 1)
     count = torch.bincount(bins, minlength=num_bins).to(probs.dtype)
     conf_sum = torch.zeros(num_bins, dtype=probs.dtype).index_add_(0, bins, conf)
     acc_sum = torch.zeros(num_bins, dtype=probs.dtype).index_add_(0, bins, correct)
+    # bins-end
     return count, conf_sum, acc_sum
+
+
+def calibration_bins(
+    probs: torch.Tensor, y: torch.Tensor, *, num_bins: int = 15
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""The reliability diagram: per confidence bin, the count, the mean confidence and the accuracy.
+
+    Each example's *confidence* is its largest predicted probability; bin
+    :math:`b` (of ``num_bins`` equal bins) holds the confidences in
+    :math:`(b/B, (b+1)/B]` (the first bin also takes 0). A calibrated model's
+    points lie on the diagonal: accuracy equals confidence in every bin.
+
+    Args:
+        probs: Predicted probabilities, rows summing to 1.
+        y: True class indices, int64.
+        num_bins: Number of equal-width bins, ``>= 1``.
+
+    Returns:
+        ``(count, confidence, accuracy)``, three tensors of length ``num_bins``
+        in ``probs``' dtype; an empty bin has count, confidence and accuracy 0.
+
+    Raises:
+        TypeError: If ``probs`` is not floating or ``y`` not int64.
+        ValueError: If the shapes do not fit, a label is out of range, ``probs``
+            has entries outside :math:`[0, 1]` or ``num_bins < 1``.
+
+    Two bins: the confidences 0.9, 0.8, 0.6 and 0.7 all exceed 0.5, so the
+    upper bin holds all four, with mean confidence 0.75 and two of four right:
+
+    >>> p = torch.tensor([[0.1, 0.9], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3]])
+    >>> count, conf, acc = calibration_bins(p, torch.tensor([1, 0, 0, 1]), num_bins=2)
+    >>> count.tolist(), [round(c, 6) for c in conf.tolist()], acc.tolist()
+    ([0.0, 4.0], [0.0, 0.75], [0.0, 0.5])
+    """
+    probs, y = _check_probs(probs, y)
+    num_bins = check_int("num_bins", num_bins, minimum=1)
+    count, conf_sum, acc_sum = _bin_sums(probs, y, num_bins)
+    safe = count.clamp_min(1)
+    return count, conf_sum / safe, acc_sum / safe
 
 
 def expected_calibration_error(probs: torch.Tensor, y: torch.Tensor, *, num_bins: int = 15) -> float:
@@ -325,160 +391,8 @@ def expected_calibration_error(probs: torch.Tensor, y: torch.Tensor, *, num_bins
     >>> round(expected_calibration_error(p, torch.tensor([1, 0, 0, 1]), num_bins=2), 6)
     0.25
     """
-    _check_logits(probs)
-    if probs.numel() == 0:
-        raise ValueError(f"probs must not be empty (got shape {tuple(probs.shape)})")
-    if not bool(((probs >= 0) & (probs <= 1)).all()):
-        raise ValueError("probs must hold probabilities in [0, 1] (got values outside)")
-    check_class_indices("y", y, num_classes=probs.shape[1])
-    if y.shape[0] != probs.shape[0]:
-        raise ValueError(f"probs and y must have the same batch size (got {probs.shape[0]} and {y.shape[0]})")
+    probs, y = _check_probs(probs, y)
     num_bins = check_int("num_bins", num_bins, minimum=1)
-    _, conf_sum, acc_sum = _reliability(probs, y, num_bins)
+    _, conf_sum, acc_sum = _bin_sums(probs, y, num_bins)
+    # n_b/N · |acc_b - conf_b| = |Σ_b correct - Σ_b conf| / N, summed over the bins
     return float((conf_sum - acc_sum).abs().sum() / len(y))
-
-
-@dataclass(frozen=True)
-class CalibrationResult:
-    """Test-set calibration of small MLPs trained on the digits with different ``alphas``.
-
-    Lists are indexed like ``alphas``; the reliability lists hold one list per
-    alpha with one entry per bin (``nan``-free: empty bins have count 0 and
-    confidence/accuracy 0).
-
-    Attributes:
-        alphas: Smoothing values trained with.
-        label_noise: Fraction of wrong training labels.
-        n_train: Number of training digits.
-        n_test: Number of test digits.
-        test_accuracy: Fraction of test digits classified correctly.
-        mean_confidence: Mean of the largest predicted probability.
-        ece: Expected calibration error (:func:`expected_calibration_error`).
-        test_nll: Mean negative log-likelihood of the true test label.
-        logit_norm: Mean :math:`\\lVert z\\rVert_2` of the test logits.
-        logit_gap: Mean gap between the largest logit and the mean of the others.
-        train_accuracy: Accuracy on the (possibly noisy) training labels.
-        bin_count: Examples per confidence bin.
-        bin_confidence: Mean confidence per bin.
-        bin_accuracy: Accuracy per bin.
-    """
-
-    alphas: list[float]
-    label_noise: float
-    n_train: int
-    n_test: int
-    test_accuracy: list[float]
-    mean_confidence: list[float]
-    ece: list[float]
-    test_nll: list[float]
-    logit_norm: list[float]
-    logit_gap: list[float]
-    train_accuracy: list[float]
-    bin_count: list[list[int]]
-    bin_confidence: list[list[float]]
-    bin_accuracy: list[list[float]]
-
-
-def _mlp(hidden: int, generator: torch.Generator) -> nn.Sequential:
-    model = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
-    return init_linear_(model, generator=generator)
-
-
-def calibration_experiment(
-    *,
-    alphas: Sequence[float],
-    label_noise: float = 0.0,
-    n_train: int = 500,
-    hidden: int = 64,
-    epochs: int = 200,
-    lr: float = 1e-2,
-    num_bins: int = 10,
-    seed: int = 0,
-) -> CalibrationResult:
-    r"""Train one small MLP per ``alpha`` on the 8×8 digits and measure its calibration.
-
-    Every model sees the same seeded split (:func:`regbook.data.digits`), the
-    same noisy labels (:func:`regbook.data.flip_labels`) and the same initial
-    weights (64 → ``hidden`` → 10, ReLU); only the loss's ``alpha`` differs.
-    Training is full-batch Adam for ``epochs`` steps on
-    :func:`smoothed_cross_entropy`. The test digits (all the others, with their
-    true labels) are scored with the *unsmoothed* quantities: accuracy, mean
-    confidence, ECE, negative log-likelihood, logit norm.
-
-    Args:
-        alphas: Smoothing values, each in :math:`[0, 1]`; at least one.
-        label_noise: Fraction of training labels replaced by a wrong class, :math:`[0, 0.9]`.
-        n_train: Training digits (50 to 1500).
-        hidden: Hidden units, ``>= 1``.
-        epochs: Full-batch Adam steps, ``>= 1``.
-        lr: Adam's learning rate, ``> 0``.
-        num_bins: Bins of the ECE, ``>= 1``.
-        seed: Seed of the split, the label noise and the initial weights.
-
-    Returns:
-        A :class:`CalibrationResult`.
-
-    Raises:
-        ValueError: If an argument is out of range or ``alphas`` is empty.
-    """
-    if len(alphas) == 0:
-        raise ValueError("alphas must not be empty (got 0 values)")
-    alpha_list = [check_in_range("alphas[i]", a, 0.0, 1.0) for a in alphas]
-    label_noise = check_in_range("label_noise", label_noise, 0.0, 0.9)
-    n_train = check_int("n_train", n_train, minimum=50)
-    if n_train > 1500:
-        raise ValueError(f"n_train must be <= 1500 to leave a test split (got {n_train})")
-    hidden = check_int("hidden", hidden, minimum=1)
-    epochs = check_int("epochs", epochs, minimum=1)
-    lr = check_positive("lr", lr)
-    num_bins = check_int("num_bins", num_bins, minimum=1)
-    seed = check_int("seed", seed)
-
-    train, _, test = digits(n_train, 0, seed=seed)
-    gen = torch.Generator().manual_seed(seed)
-    y_tr = flip_labels(train.y, label_noise, num_classes=10, generator=gen)
-    init = _mlp(hidden, gen).state_dict()
-
-    rows: dict[str, list[float]] = {k: [] for k in ("acc", "conf", "ece", "nll", "norm", "gap", "train")}
-    bins: dict[str, list[list[float]]] = {"count": [], "conf": [], "acc": []}
-    for alpha in alpha_list:
-        model = _mlp(hidden, gen)
-        model.load_state_dict(init)
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
-        for _ in range(epochs):
-            opt.zero_grad()
-            smoothed_cross_entropy(model(train.x), y_tr, alpha=alpha).backward()
-            opt.step()
-        with torch.no_grad():
-            z = model(test.x).double()
-            probs = torch.softmax(z, dim=1)
-            top = z.max(dim=1).values
-            rows["acc"].append(float((z.argmax(1) == test.y).double().mean()))
-            rows["conf"].append(float(probs.max(dim=1).values.mean()))
-            rows["ece"].append(expected_calibration_error(probs, test.y, num_bins=num_bins))
-            rows["nll"].append(float(smoothed_cross_entropy(z, test.y, alpha=0.0)))
-            rows["norm"].append(float(z.norm(dim=1).mean()))
-            rows["gap"].append(float((top - (z.sum(1) - top) / (z.shape[1] - 1)).mean()))
-            rows["train"].append(float((model(train.x).argmax(1) == y_tr).double().mean()))
-            count, conf_sum, acc_sum = _reliability(probs, test.y, num_bins)
-            safe = count.clamp_min(1)
-            bins["count"].append(count.tolist())
-            bins["conf"].append((conf_sum / safe).tolist())
-            bins["acc"].append((acc_sum / safe).tolist())
-
-    return CalibrationResult(
-        alphas=alpha_list,
-        label_noise=label_noise,
-        n_train=n_train,
-        n_test=len(test.y),
-        test_accuracy=rows["acc"],
-        mean_confidence=rows["conf"],
-        ece=rows["ece"],
-        test_nll=rows["nll"],
-        logit_norm=rows["norm"],
-        logit_gap=rows["gap"],
-        train_accuracy=rows["train"],
-        bin_count=[[int(c) for c in row] for row in bins["count"]],
-        bin_confidence=bins["conf"],
-        bin_accuracy=bins["acc"],
-    )

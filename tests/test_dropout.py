@@ -7,7 +7,6 @@ Bernoulli variances), or torch's own dropout -- never from regbook itself.
 from __future__ import annotations
 
 import math
-import statistics
 
 import pytest
 import torch
@@ -62,13 +61,6 @@ def test_expectation_monte_carlo() -> None:
     assert bool(((draws.mean(0) - h).abs() < 4 * se).all())
     var = h**2 * (1 - p) / p  # [4, 2.25, 0.25, 9] for p = 0.5
     torch.testing.assert_close(draws.var(0), var, rtol=0.02, atol=0)
-
-
-def test_geometric_mean_identity_for_a_softmax_layer() -> None:
-    r = D.geometric_mean_gap(n_inputs=8, n_classes=4, keep_prob=0.7, seed=3)
-    assert r.n_masks == 2**8
-    assert r.geometric_gap < 1e-12      # exact, up to float64 rounding
-    assert r.arithmetic_gap > 1e-4      # the arithmetic mean is only close
 
 
 # --- Properties -------------------------------------------------------------
@@ -190,23 +182,55 @@ def test_forgetting_eval_gives_random_predictions() -> None:
     assert torch.equal(net(x), net(x))
 
 
-# --- Experiments, small ------------------------------------------------------
+# --- Every parameter matters ---------------------------------------------------
 
-def test_ensemble_view_small() -> None:
-    r = D.ensemble_view(n_train=300, hidden=64, epochs=20, n_masks=30, lr=3e-3, seed=0)
-    assert abs(r.eval_accuracy - r.mc_accuracy[-1]) < 0.02
-    assert statistics.mean(r.single_accuracy) < r.eval_accuracy - 0.005
-    assert statistics.mean(r.single_nll) > r.eval_nll
-    assert len(r.mc_nll) == 30
+@pytest.mark.parametrize("q", [0.2, 0.5, 0.9])
+def test_drop_rate_follows_keep_and_drop_prob(q: float) -> None:
+    # the number of zeros is Binomial(n, 1 - q): within 5 standard deviations, for every entry point
+    n = 50_000
+    sd = math.sqrt(n * q * (1 - q))
+    x = torch.ones(n, dtype=F64)
+    outs = {
+        "dropout keep": D.dropout(x, keep_prob=q, training=True, generator=gen(3)),
+        "dropout drop": D.dropout(x, drop_prob=1 - q, training=True, generator=gen(4)),
+        "mask keep": D.dropout_mask(x, keep_prob=q, generator=gen(5)),
+        "mask drop": D.dropout_mask(x, drop_prob=1 - q, generator=gen(6)),
+        "layer": D.Dropout(1 - q, generator=gen(7)).train()(x),
+    }
+    for name, out in outs.items():
+        assert abs(int((out == 0).sum()) - n * (1 - q)) < 5 * sd, name
+    # survivors are scaled by 1/q (the mask itself is 0/1)
+    for name in ("dropout keep", "dropout drop", "layer"):
+        kept = outs[name] != 0
+        torch.testing.assert_close(outs[name][kept], torch.full_like(outs[name][kept], 1 / q), rtol=1e-12, atol=0)
+    assert set(outs["mask keep"].unique().tolist()) == {0.0, 1.0}
 
 
-def test_overfitting_small() -> None:
-    runs = D.overfitting(n_train=100, hidden=256, steps=150, seeds=(0,))
-    plain, drop = runs
-    assert (plain.input_drop_prob, plain.drop_prob, drop.input_drop_prob, drop.drop_prob) == (0.0, 0.0, 0.2, 0.5)
-    assert plain.train_accuracy == 1.0
-    assert drop.test_nll[-1] < plain.test_nll[-1]
-    assert drop.nll_gap < plain.nll_gap
+def test_training_flag_switches_dropping_on() -> None:
+    x = torch.ones(1000)
+    assert bool((D.dropout(x, keep_prob=0.5, training=True, generator=gen(0)) == 0).any())
+    assert D.dropout(x, keep_prob=0.5, training=False, generator=gen(0)) is x
+
+
+def test_generator_is_the_only_source_of_randomness() -> None:
+    # same generator seed, different global seeds: same output; different generator seeds: different output
+    x = torch.ones(200)
+    outs = []
+    for global_seed, gen_seed in ((0, 7), (1, 7), (0, 8)):
+        torch.manual_seed(global_seed)
+        outs.append((D.dropout(x, keep_prob=0.5, training=True, generator=gen(gen_seed)),
+                     D.dropout_mask(x, keep_prob=0.5, generator=gen(gen_seed)),
+                     D.Dropout(0.5, generator=gen(gen_seed)).train()(x)))
+    for a, b, c in zip(*outs, strict=True):
+        assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.25, 0.75])
+def test_layer_p_sets_the_scale(p: float) -> None:
+    out = D.Dropout(p, generator=gen(2)).train()(torch.ones(2000))
+    kept = out[out != 0]
+    assert kept.numel() > 0
+    torch.testing.assert_close(kept, torch.full_like(kept, 1 / (1 - p)))
 
 
 # --- Bad input -----------------------------------------------------------------
@@ -242,11 +266,6 @@ def drop(**kw: object) -> torch.Tensor:
         (lambda: D.Dropout(1.5), ValueError, r"p must be in \[0.0, 1.0\] \(got 1.5\)"),
         (lambda: D.Dropout(-0.5), ValueError, r"p must be in \[0.0, 1.0\] \(got -0.5\)"),
         (lambda: D.Dropout(0.5)(torch.tensor([1, 2])), TypeError, r"input must have a floating-point dtype"),
-        (lambda: D.ensemble_view(drop_prob=1.0), ValueError, r"drop_prob must be in \[0.0, 1.0\)"),
-        (lambda: D.overfitting(seeds=()), ValueError, r"settings and seeds must not be empty \(got 2 and 0\)"),
-        (lambda: D.overfitting(settings=((0.2, 1.5),)), ValueError, r"settings\[i\]\[1\] must be in \[0.0, 1.0\)"),
-        (lambda: D.geometric_mean_gap(n_inputs=20), ValueError,
-         r"n_inputs must be <= 16 to enumerate 2\*\*n_inputs masks \(got 20\)"),
     ],
 )
 def test_bad_input_is_rejected_with_a_clear_message(call, exc, match) -> None:  # type: ignore[no-untyped-def]

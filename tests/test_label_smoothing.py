@@ -140,6 +140,7 @@ def test_gradient_descent_finds_the_closed_form_gap() -> None:
         run = L.logit_descent(num_classes=k, alpha=alpha, steps=600)
         expected = math.log((1 - alpha + alpha / k) / (alpha / k))  # closed form, by hand
         assert run.gaps[-1] == pytest.approx(expected, abs=1e-6)
+        assert L.optimal_logit_gap(num_classes=k, alpha=alpha) == pytest.approx(expected, rel=1e-14)
 
 
 def test_hard_labels_have_no_finite_minimiser() -> None:
@@ -149,43 +150,66 @@ def test_hard_labels_have_no_finite_minimiser() -> None:
     assert run.losses[-1] > 0
 
 
-# --- The experiment, small ------------------------------------------------------------
+# --- Every parameter matters ------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def clean() -> L.CalibrationResult:
-    return L.calibration_experiment(alphas=[0.0, 0.1], n_train=300, epochs=120)
-
-
-@pytest.fixture(scope="module")
-def noisy() -> L.CalibrationResult:
-    return L.calibration_experiment(alphas=[0.0, 0.1], n_train=300, epochs=120, label_noise=0.2)
-
-
-def test_hard_labels_make_overconfident_networks(clean: L.CalibrationResult, noisy: L.CalibrationResult) -> None:
-    assert clean.mean_confidence[0] > clean.test_accuracy[0]
-    assert noisy.mean_confidence[0] > noisy.test_accuracy[0] + 0.1
-    assert sum(clean.bin_count[0]) == clean.n_test
+@pytest.mark.parametrize(("alpha", "k"), [(0.0, 3), (0.2, 5), (0.5, 4), (1.0, 10)])
+def test_smooth_targets_follow_alpha_and_num_classes(alpha: float, k: int) -> None:
+    # entries by hand: α/K off the label, 1 - α + α/K on it (changing α or K changes both)
+    out = L.smooth_targets(torch.tensor([0, k - 1]), num_classes=k, alpha=alpha)
+    assert out.shape == (2, k)
+    expected = torch.full((2, k), alpha / k)
+    expected[0, 0] = expected[1, k - 1] = 1 - alpha + alpha / k
+    torch.testing.assert_close(out, expected)
 
 
-def test_smoothing_shrinks_logits_and_confidence(clean: L.CalibrationResult, noisy: L.CalibrationResult) -> None:
-    for r in (clean, noisy):
-        assert r.mean_confidence[1] < r.mean_confidence[0]
-        assert r.logit_norm[1] < 0.5 * r.logit_norm[0]
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 0.9])
+def test_module_passes_label_smoothing_and_reduction(reduction: str, alpha: float) -> None:
+    gen = torch.Generator().manual_seed(2)
+    logits = 3 * torch.randn(6, 5, generator=gen, dtype=F64)
+    y = torch.randint(0, 5, (6,), generator=gen)
+    module = L.LabelSmoothingCrossEntropy(label_smoothing=alpha, reduction=reduction)
+    expected = torch.nn.CrossEntropyLoss(label_smoothing=alpha, reduction=reduction)(logits, y)
+    torch.testing.assert_close(module(logits, y), expected, rtol=1e-12, atol=1e-12)
 
 
-def test_clean_labels_smoothing_overshoots_to_underconfidence(clean: L.CalibrationResult) -> None:
-    # what we saw on clean digits: no longer overconfident, but under-confident, with a higher ECE
-    assert clean.mean_confidence[1] < clean.test_accuracy[1]
-    assert clean.ece[1] > clean.ece[0]
+@pytest.mark.parametrize(("k", "alpha", "lr"), [(10, 0.1, 1.0), (4, 0.3, 0.5), (3, 0.0, 2.0)])
+def test_first_descent_step_by_hand(k: int, alpha: float, lr: float) -> None:
+    # from z = 0 the gradient is softmax(0) - y_smooth = 1/K - y_smooth, so one step gives
+    # z_0 = lr (1 - α + α/K - 1/K), z_j = lr (α/K - 1/K): a gap of lr (1 - α) after step 1.
+    run = L.logit_descent(num_classes=k, alpha=alpha, steps=3, lr=lr)
+    assert (run.num_classes, run.alpha) == (k, alpha)
+    assert len(run.gaps) == len(run.losses) == len(run.logit_norms) == 3
+    assert run.gaps[0] == pytest.approx(lr * (1 - alpha), rel=1e-12)
+    z1 = torch.full((1, k), lr * (alpha / k - 1 / k), dtype=F64)
+    z1[0, 0] = lr * (1 - alpha + alpha / k - 1 / k)
+    assert run.losses[0] == pytest.approx(F.cross_entropy(z1, torch.tensor([0]), label_smoothing=alpha).item(),
+                                          rel=1e-12)
+    assert run.logit_norms[0] == pytest.approx(float(z1.norm()), rel=1e-12)
 
 
-def test_noisy_labels_smoothing_calibrates(noisy: L.CalibrationResult) -> None:
-    assert noisy.ece[1] < 0.5 * noisy.ece[0]
-    assert noisy.test_nll[1] < noisy.test_nll[0]
+def test_ece_depends_on_num_bins() -> None:
+    # confidences 0.95 (right) and 0.55 (wrong).
+    # 1 bin: |0.5 - 0.75| = 0.25.  10 bins: separate bins, (|1 - 0.95| + |0 - 0.55|) / 2 = 0.30.
+    p = torch.tensor([[0.95, 0.05], [0.55, 0.45]], dtype=F64)
+    y = torch.tensor([0, 1])
+    assert L.expected_calibration_error(p, y, num_bins=1) == pytest.approx(0.25, abs=1e-12)
+    assert L.expected_calibration_error(p, y, num_bins=10) == pytest.approx(0.30, abs=1e-12)
 
 
-def test_noisy_labels_smoothing_raises_accuracy(noisy: L.CalibrationResult) -> None:
-    assert noisy.test_accuracy[1] > noisy.test_accuracy[0] + 0.02
+def test_calibration_bins_by_hand() -> None:
+    # 4 bins of width 0.25: 0.95 (right) -> bin 3; 0.55 (wrong) and 0.6 (right) -> bin 2; bins 0, 1 empty
+    p = torch.tensor([[0.95, 0.05], [0.55, 0.45], [0.4, 0.6]], dtype=F64)
+    y = torch.tensor([0, 1, 1])
+    count, conf, acc = L.calibration_bins(p, y, num_bins=4)
+    assert count.tolist() == [0.0, 0.0, 2.0, 1.0]
+    torch.testing.assert_close(conf, torch.tensor([0.0, 0.0, 0.575, 0.95], dtype=F64))
+    torch.testing.assert_close(acc, torch.tensor([0.0, 0.0, 0.5, 1.0], dtype=F64))
+    # the same three predictions in 2 bins: all above 0.5, one bin
+    count2, _, acc2 = L.calibration_bins(p, y, num_bins=2)
+    assert count2.tolist() == [0.0, 3.0] and acc2[1].item() == pytest.approx(2 / 3)
+    # ECE is the count-weighted |acc - conf| of those bins: (2·0.075 + 1·0.05) / 3
+    assert L.expected_calibration_error(p, y, num_bins=4) == pytest.approx((2 * 0.075 + 0.05) / 3, abs=1e-12)
 
 
 # --- Bad input ---------------------------------------------------------------------------
@@ -234,10 +258,10 @@ Z = torch.zeros(2, 3)
          r"num_bins must be >= 1 \(got 0\)"),
         (lambda: L.expected_calibration_error(torch.zeros(0, 2), torch.tensor([], dtype=torch.long)), ValueError,
          r"probs must not be empty"),
-        (lambda: L.calibration_experiment(alphas=[]), ValueError, r"alphas must not be empty"),
-        (lambda: L.calibration_experiment(alphas=[1.2]), ValueError, r"alphas\[i\] must be in \[0.0, 1.0\]"),
-        (lambda: L.calibration_experiment(alphas=[0.1], n_train=1600), ValueError, r"n_train must be <= 1500"),
-        (lambda: L.calibration_experiment(alphas=[0.1], label_noise=0.95), ValueError, r"label_noise must be in"),
+        (lambda: L.calibration_bins(torch.tensor([[0.5, 0.5]]), torch.tensor([0]), num_bins=0), ValueError,
+         r"num_bins must be >= 1 \(got 0\)"),
+        (lambda: L.calibration_bins(torch.tensor([[0.5, 0.5]]), torch.tensor([0, 1])), ValueError,
+         r"probs and y must have the same batch size \(got 1 and 2\)"),
     ],
 )
 def test_bad_input_is_rejected_with_a_clear_message(call, exc, match) -> None:  # type: ignore[no-untyped-def]
