@@ -262,7 +262,10 @@ def test_count_parameters_by_hand() -> None:
     ("width", 2.0, TypeError, r"width must be an int \(got float 2.0\)"),
     ("norm", "instance", ValueError, r"norm must be one of"),
     ("dropout", 1.0, ValueError, r"dropout must be in \[0.0, 1.0\) \(got 1.0\)"),
-    ("lr", 0.0, ValueError, r"lr must be > 0 \(got 0.0\)"),
+    ("lr", 0.0, ValueError, r"lr must be in \(0.0, 100.0\] \(got 0.0\)"),
+    ("lr", 1e3, ValueError, r"lr must be in \(0.0, 100.0\] \(got 1000.0\)"),
+    ("width", 2**64, ValueError, r"width must be <= 2147483647"),
+    ("lr", True, TypeError, r"lr must be a real number \(got bool True\)"),
     ("weight_decay", -0.1, ValueError, r"weight_decay must be >= 0 \(got -0.1\)"),
     ("randaugment_ops", -1, ValueError, r"randaugment_ops must be >= 0 \(got -1\)"),
     ("randaugment_magnitude", 31, ValueError, r"randaugment_magnitude must be in \[0, 30\] \(got 31\)"),
@@ -309,3 +312,66 @@ def test_resnet_and_count_errors() -> None:
         S.resnet50(0)
     with pytest.raises(TypeError, match=r"model must be an nn\.Module"):
         S.count_parameters([torch.zeros(2)])  # type: ignore[arg-type]
+
+
+# --- Contracts: arguments checked before any work, dtypes as torch keeps them ----------------------------
+
+def test_standardize_keeps_the_input_dtype_like_torch() -> None:
+    import torch.nn.functional as F
+
+    mean, std = torch.tensor([0.5, 0.4]), torch.tensor([0.2, 0.3])
+    x = torch.rand(3, 2, 4, 4, generator=gen()).bfloat16()
+    out = S.Standardize(mean, std)(x)
+    assert out.dtype == torch.bfloat16
+    # torch's twin, batch norm in eval mode with var = std**2, computes in float32 and rounds once: so do we
+    want = F.batch_norm(x, mean.bfloat16(), (std**2).bfloat16(), training=False, eps=0.0)
+    torch.testing.assert_close(out, want, rtol=2**-7, atol=2**-7)
+    assert S.Standardize(mean, std)(x.double()).dtype == torch.float64
+
+
+def test_standardize_and_bottleneck_check_their_input() -> None:
+    std = S.Standardize(torch.tensor([0.5]), torch.tensor([0.25]))
+    with pytest.raises(TypeError, match=r"x must be a floating-point torch\.Tensor"):
+        std(torch.ones(1, 1, 2, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"x must have shape \(N, 1, H, W\)"):
+        std(torch.ones(1, 3, 2, 2))
+    with pytest.raises(ValueError, match="x must be on the statistics' device cpu"):
+        std(torch.ones(1, 1, 2, 2, device="meta"))
+    with pytest.raises(ValueError, match="mean and std must be on one device"):
+        S.Standardize(torch.tensor([0.5]), torch.tensor([0.25], device="meta"))
+    block = S.Bottleneck(8, 4, stride=2)
+    before = block.bn1.running_mean.clone()
+    with pytest.raises(ValueError, match="x must give more than one value per channel"):
+        block(torch.randn(1, 8, 2, 2))
+    with pytest.raises(TypeError, match=r"x must be a torch.Tensor of the weights' dtype torch.float32"):
+        block(torch.randn(2, 8, 4, 4, dtype=torch.float64))
+    assert torch.equal(block.bn1.running_mean, before)                      # nothing updated on a rejected call
+
+
+@pytest.mark.parametrize(("call", "exc", "match"), [
+    (lambda: S.resnet50(10, device=0), TypeError, r"device must be a str, torch.device or None \(got int 0\)"),
+    (lambda: S.resnet50(10, device="gpu"), ValueError, r"device must name a torch device"),
+    (lambda: S.resnet50(10, device="cuda:99"), ValueError, "device must be available on this machine"),
+    (lambda: S.resnet50(2**64, device="meta"), ValueError, r"num_classes must be <= 2147483647"),
+    (lambda: S.Bottleneck(8, 4, stride=0), ValueError, r"stride must be >= 1 \(got 0\)"),
+    (lambda: S.Bottleneck(8.0, 4), TypeError, r"in_ch must be an int \(got float 8.0\)"),
+    (lambda: S.augment_images(images() * 2, S.StackConfig(), generator=gen()), ValueError,
+     r"x must hold images in \[0, 1\]"),
+    (lambda: S.augment_images(images().expand(-1, 2, -1, -1), S.StackConfig.nothing_on(), generator=gen()),
+     ValueError, r"x must have 1 or 3 channels"),
+    (lambda: S.augment_images(images().to("meta"), S.StackConfig(), generator=gen()), ValueError,
+     "x must hold data to be augmented"),
+    (lambda: S.mix_batch(images(), torch.eye(16, device="meta"), S.StackConfig(), generator=gen()), ValueError,
+     "x and targets must be on one device"),
+])
+def test_contract_errors(call, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_rejected_augmentation_draws_nothing() -> None:
+    g = gen()
+    state = g.get_state()
+    with pytest.raises(ValueError, match="x must"):
+        S.augment_images(images() + 1, S.StackConfig(), generator=g)
+    assert torch.equal(g.get_state(), state)

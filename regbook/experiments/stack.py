@@ -43,12 +43,22 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from regbook._checks import check_choice, check_in_range, check_int, check_nonnegative
-from regbook.dropout import apply_mask, dropout_mask
+from regbook._checks import (
+    check_choice,
+    check_count,
+    check_device,
+    check_float_tensor,
+    check_generator,
+    check_in_range,
+    check_int,
+    check_nonnegative,
+    check_path,
+)
 from regbook.experiments.harness import (
     SeedLinear,
     SeedSplit,
     Streams,
+    _check_seeds,
     accuracy,
     build_mlp,
     digit_splits,
@@ -58,6 +68,7 @@ from regbook.experiments.harness import (
 )
 from regbook.experiments.stats import BOOK_SEEDS, paired
 from regbook.stack import NORMS, StackConfig, Standardize, augment_images, count_parameters, mix_batch
+from regbook.stack import _check_images as _check_image_batch
 
 __all__ = [
     "KNOBS",
@@ -91,6 +102,10 @@ KNOBS = ("weight_decay", "randaugment", "label_smoothing")
 def digit_images(n_train: int, n_val: int, seeds: Sequence[int]) -> tuple[SeedSplit, SeedSplit, SeedSplit]:
     """:func:`~regbook.experiments.harness.digit_splits` as ``(k, n, 1, 8, 8)`` images (the recipe augments images).
 
+    Args and errors as :func:`~regbook.experiments.harness.digit_splits`: ``n_train``,
+    ``n_val`` ints with ``n_train + n_val`` below the 1,797 digits; ``seeds`` a
+    non-empty sequence (not one int) of distinct ints ``>= 0``. Images are float32 in ``[0, 1]``.
+
     Example:
         >>> tr, va, te = digit_images(100, 50, [0, 1])
         >>> tuple(tr.x.shape), te.n
@@ -100,11 +115,22 @@ def digit_images(n_train: int, n_val: int, seeds: Sequence[int]) -> tuple[SeedSp
 
 
 def _check_images(name: str, split: object, num_classes: int) -> SeedSplit:
+    """A :class:`SeedSplit` of float32 CPU images ``(k, n, C, H, W)`` in ``[0, 1]``, ``n >= 1``, labels in range."""
     if not isinstance(split, SeedSplit):
         raise TypeError(f"{name} must be a SeedSplit (got {type(split).__name__})")
     if split.x.ndim != 5:
         raise ValueError(f"{name}.x must hold images (k, n, C, H, W) (got shape {tuple(split.x.shape)}); "
                          "reshape flat digits with split.reshape(1, 8, 8)")
+    if split.x.dtype != torch.float32:
+        raise TypeError(f"{name}.x must be float32 (got {split.x.dtype})")
+    if split.x.is_meta or split.y.is_meta or split.x.device.type != "cpu" or split.y.device.type != "cpu":
+        raise ValueError(f"{name} must hold data on the CPU (got {split.x.device}); device= moves the networks")
+    if split.n < 1:
+        raise ValueError(f"{name} must hold at least one example per seed (got shape {tuple(split.x.shape)})")
+    check_float_tensor(f"{name}.x", split.x)
+    if bool(((split.x < 0) | (split.x > 1)).any()):
+        raise ValueError(f"{name}.x must hold images in [0, 1] "
+                         f"(got values {float(split.x.min()):.3g}..{float(split.x.max()):.3g})")
     if int(split.y.min()) < 0 or int(split.y.max()) >= num_classes:
         raise ValueError(f"{name}.y must hold class indices in [0, {num_classes - 1}] "
                          f"(got {int(split.y.min())}..{int(split.y.max())})")
@@ -131,31 +157,86 @@ class SeedCNN(nn.Module):
     convolution computes ``k`` independent ones. Norms and pooling act per
     channel (or per group of one seed's channels), so the seeds never mix.
 
+    Args:
+        features: ``nn.Sequential`` of grouped convolutions (``groups = k``), norms, ReLUs and
+            pooling, ending in ``(B, k * channels, 1, 1)``.
+        head: :class:`~regbook.experiments.harness.SeedLinear` with ``k`` seeds and ``channels`` inputs.
+        seeds: ``k``, an int ``>= 1``.
+        channels: Channels of each seed's last feature map, an int ``>= 1``.
+        dropout: Drop probability before the classifier, in ``[0, 1)``.
+        drop_generators: ``k`` CPU ``torch.Generator`` (one per seed) for the dropout masks.
+
     Attributes:
         features: ``nn.Sequential`` of grouped convolutions, norms, ReLUs and pooling.
         head: :class:`~regbook.experiments.harness.SeedLinear` classifier.
         seeds: ``k``.
         channels: Channels of each seed's last feature map.
+
+    Raises:
+        TypeError, ValueError: On an argument of the wrong type or out of range (named in the message).
     """
 
     def __init__(self, features: nn.Sequential, head: SeedLinear, *, seeds: int, channels: int,
                  dropout: float, drop_generators: Sequence[torch.Generator]) -> None:
+        if not isinstance(features, nn.Sequential):
+            raise TypeError(f"features must be an nn.Sequential (got {type(features).__name__})")
+        if not isinstance(head, SeedLinear):
+            raise TypeError(f"head must be a SeedLinear (got {type(head).__name__})")
+        seeds = check_count("seeds", seeds)
+        channels = check_count("channels", channels)
+        if tuple(head.weight.shape[:2]) != (seeds, channels):
+            raise ValueError(f"head must map {seeds} seeds' {channels} channels "
+                             f"(got a SeedLinear of weight shape {tuple(head.weight.shape)})")
+        dropout = check_in_range("dropout", dropout, 0.0, 1.0, high_inclusive=False)
+        if isinstance(drop_generators, torch.Generator) or not isinstance(drop_generators, Sequence):
+            raise TypeError(f"drop_generators must be a sequence of torch.Generator, one per seed "
+                            f"(got {type(drop_generators).__name__})")
+        gens = [check_generator(f"drop_generators[{i}]", g) for i, g in enumerate(drop_generators)]
+        if len(gens) != seeds:
+            raise ValueError(f"drop_generators must hold one generator per seed ({seeds}) (got {len(gens)})")
         super().__init__()
         self.features, self.head = features, head
         self.seeds, self.channels, self.dropout = seeds, channels, dropout
-        self.drop_generators = list(drop_generators)
+        self.drop_generators = gens
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 5 or x.shape[0] != self.seeds:
-            raise ValueError(f"x must have shape (k={self.seeds}, B, C, H, W) (got {tuple(x.shape)})")
+        """The ``k`` networks on ``x`` ``(k, B, C, H, W)`` (weights' dtype and device, ``B >= 1``): ``(k, B, classes)``.
+
+        Raises:
+            TypeError: If ``x`` is not a tensor of the weights' dtype.
+            ValueError: If ``x`` has the wrong shape or device, or in training mode with
+                BatchNorm has a single value per channel.
+
+        Mutates:
+            In training mode: BatchNorm running statistics, and with ``dropout > 0`` every
+            ``drop_generators[i]`` (one mask per seed per call).
+        """
+        w = self.head.weight
+        if not isinstance(x, torch.Tensor) or x.dtype != w.dtype:
+            raise TypeError(f"x must be a torch.Tensor of the weights' dtype {w.dtype} "
+                            f"(got {getattr(x, 'dtype', type(x).__name__)})")
+        first = next((m for m in self.features if isinstance(m, nn.Conv2d)), None)
+        c = None if first is None else first.in_channels // self.seeds
+        if x.ndim != 5 or x.shape[0] != self.seeds or x.shape[1] < 1 or (c is not None and x.shape[2] != c):
+            raise ValueError(f"x must have shape (k={self.seeds}, B, C{'' if c is None else '=' + str(c)}, H, W) "
+                             f"with B >= 1 (got {tuple(x.shape)})")
+        if x.device != w.device:
+            raise ValueError(f"x must be on the weights' device {w.device} (got {x.device})")
+        if self.training and x.shape[1] * x.shape[3] * x.shape[4] < 2 and any(
+                isinstance(m, nn.BatchNorm2d) for m in self.features):
+            raise ValueError(f"x must have more than one value per channel in training mode (got {tuple(x.shape)})")
         k, b = x.shape[:2]
         h = self.features(x.transpose(0, 1).reshape(b, -1, *x.shape[3:]))   # (B, k*C', 1, 1)
         h = h.reshape(b, k, self.channels).transpose(0, 1)                    # (k, B, C')
         if self.training and self.dropout > 0:
-            # masks drawn on the CPU from each seed's own stream, then moved: works on any device
-            masks = [dropout_mask(torch.empty(h.shape[1:]), drop_prob=self.dropout, generator=g)
-                     for g in self.drop_generators]
-            h = torch.stack([apply_mask(h[i], m.to(h.device), drop_prob=self.dropout) for i, m in enumerate(masks)])
+            # One Bernoulli(q) keep-mask per seed, drawn on the CPU from the seed's own stream and moved (works on
+            # any device), applied as h * (m / q): the draws and arithmetic of regbook.dropout.dropout_mask and
+            # apply_mask, without their argument checks, which refuse what a training step must pass on (NaN
+            # activations of a diverging run, as torch's dropout does). bernoulli_ overwrites every entry of the
+            # empty tensor; the mask never depends on uninitialised memory.
+            q = 1.0 - self.dropout
+            masks = [torch.empty(h.shape[1:]).bernoulli_(q, generator=g) for g in self.drop_generators]
+            h = torch.stack([h[i] * (m.to(h.device, h.dtype) / q) for i, m in enumerate(masks)])
         out: torch.Tensor = self.head(h)
         return out
 
@@ -186,31 +267,32 @@ def build_cnn(
     network runs on any device.
 
     Args:
-        in_shape: ``(C, H, W)`` of one image.
-        width: Channels of the first convolution (``>= 1``).
-        num_classes: Outputs (``>= 2``).
-        streams: One :class:`~regbook.experiments.harness.Streams` per seed.
+        in_shape: ``(C, H, W)`` of one image, a tuple or list of three ints ``>= 1``.
+        width: Channels of the first convolution, an int in ``[1, 2**31 - 1]``.
+        num_classes: Outputs, an int in ``[2, 2**31 - 1]``.
+        streams: One :class:`~regbook.experiments.harness.Streams` per seed (a non-empty sequence).
         norm: ``"batch"``, ``"group"``, ``"layer"`` or ``"none"``.
         dropout: Drop probability before the classifier, in ``[0, 1)``.
 
     Raises:
-        TypeError, ValueError: On an argument out of range (named in the message).
+        TypeError, ValueError: On an argument of the wrong type or out of range (named in the message).
+
+    Mutates:
+        Every ``streams[i].init`` (the initial draws); nothing when an argument is rejected.
 
     Example:
         >>> net = build_cnn((1, 8, 8), 4, 10, streams=[seed_streams(0), seed_streams(1)])
         >>> tuple(net(torch.zeros(2, 3, 1, 8, 8)).shape)
         (2, 3, 10)
     """
-    if not isinstance(in_shape, tuple) or len(in_shape) != 3:
+    if not isinstance(in_shape, tuple | list):
+        raise TypeError(f"in_shape must be a tuple (C, H, W) (got {type(in_shape).__name__} {in_shape!r})")
+    if len(in_shape) != 3:
         raise ValueError(f"in_shape must be (C, H, W) (got {in_shape!r})")
-    c, h, w = (check_int(f"in_shape[{i}]", v, minimum=1) for i, v in enumerate(in_shape))
-    width = check_int("width", width, minimum=1)
-    num_classes = check_int("num_classes", num_classes, minimum=2)
-    if isinstance(streams, Streams) or not isinstance(streams, Sequence) or not streams:
-        raise TypeError("streams must be a non-empty sequence of Streams (one per seed)")
-    for i, s in enumerate(streams):
-        if not isinstance(s, Streams):
-            raise TypeError(f"streams[{i}] must be a Streams (got {type(s).__name__})")
+    c, h, w = (check_count(f"in_shape[{i}]", v) for i, v in enumerate(in_shape))
+    width = check_count("width", width)
+    num_classes = check_count("num_classes", num_classes, minimum=2)
+    _check_streams(streams)
     norm = check_choice("norm", norm, NORMS)
     dropout = check_in_range("dropout", dropout, 0.0, 1.0, high_inclusive=False)
     k = len(streams)
@@ -243,6 +325,18 @@ def build_cnn(
     return net
 
 
+def _check_streams(streams: object, k: int | None = None) -> list[Streams]:
+    """A non-empty sequence of :class:`Streams` (``k`` of them when given)."""
+    if isinstance(streams, Streams | str) or not isinstance(streams, Sequence) or not streams:
+        raise TypeError(f"streams must be a non-empty sequence of Streams (one per seed) (got {streams!r:.60})")
+    for i, st in enumerate(streams):
+        if not isinstance(st, Streams):
+            raise TypeError(f"streams[{i}] must be a Streams (got {type(st).__name__})")
+    if k is not None and len(streams) != k:
+        raise ValueError(f"streams must hold one Streams per seed of train ({k}) (got {len(streams)})")
+    return list(streams)
+
+
 class OnDevice(nn.Module):
     """Runs ``module`` on ``device`` while its callers stay on the CPU.
 
@@ -250,7 +344,18 @@ class OnDevice(nn.Module):
     device, so the training loop's data steps (augmentation and mixing, which
     draw from CPU generators) and its bookkeeping stay on the CPU, while the
     forward and backward passes run on the accelerator. On the CPU it is a
-    no-op wrapper.
+    no-op wrapper. On ``"meta"`` the outputs stay meta (shapes only).
+
+    Args:
+        module: The ``nn.Module`` to run.
+        device: A ``str`` or ``torch.device`` torch can use on this machine.
+
+    Raises:
+        TypeError: If ``module`` is not an ``nn.Module`` or ``device`` not a str/device.
+        ValueError: If ``device`` is unknown or not available here.
+
+    Mutates:
+        ``module``: moved to ``device`` in place (``module.to(device)``).
 
     Example:
         >>> m = OnDevice(nn.Linear(2, 1), "cpu")
@@ -259,26 +364,36 @@ class OnDevice(nn.Module):
     """
 
     def __init__(self, module: nn.Module, device: str | torch.device) -> None:
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"module must be an nn.Module (got {type(module).__name__})")
+        dev = check_device("device", device, allow_none=False)
+        assert dev is not None
         super().__init__()
-        self.device = torch.device(device)
+        self.device = dev
         self.module = module.to(self.device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``module(x)`` on ``device``, returned on ``x``'s device; ``x`` a tensor with data (meta only on meta).
+
+        Raises:
+            TypeError: If ``x`` is not a tensor (and as ``module`` does for its input).
+            ValueError: If ``x`` is a meta tensor while the module holds data.
+        """
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor (got {type(x).__name__})")
+        if x.is_meta and self.device.type != "meta":
+            raise ValueError(f"x must hold data to run on {self.device} (got a meta tensor)")
         out: torch.Tensor = self.module(x.to(self.device))
-        return out.to(x.device)
+        return out if out.is_meta else out.to(x.device)
 
 
 def _device(device: object) -> torch.device:
-    if device is None:
+    """``device`` checked (:func:`~regbook._checks.check_device`); ``None``: CUDA if torch sees it, else the CPU."""
+    dev = check_device("device", device)
+    if dev is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if not isinstance(device, str | torch.device):
-        raise TypeError(f"device must be a str, torch.device or None (got {type(device).__name__})")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda' (got {device!r})") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device must be available on this machine (got {device!r}; torch sees no CUDA device)")
+    if dev.type == "meta":
+        raise ValueError("device must hold data to train on (got 'meta')")
     return dev
 
 
@@ -287,6 +402,18 @@ def build_model(config: StackConfig, train: SeedSplit, *, streams: Sequence[Stre
 
     ``arch="mlp"``: :func:`~regbook.experiments.harness.build_mlp` with two
     hidden layers of ``width`` units; ``arch="cnn"``: :func:`build_cnn`.
+
+    Args:
+        config: The recipe (:class:`~regbook.stack.StackConfig`).
+        train: float32 CPU images ``(k, n, C, H, W)`` in ``[0, 1]`` (their per-seed, per-channel
+            mean and standard deviation become the first layer) and labels in ``[0, num_classes)``.
+        streams: ``k`` :class:`~regbook.experiments.harness.Streams`, one per seed of ``train``.
+
+    Raises:
+        TypeError, ValueError: On an argument of the wrong type, shape or range (named in the message).
+
+    Mutates:
+        Every ``streams[i].init`` (the initial draws).
 
     Example:
         >>> tr, _, _ = digit_images(50, 10, [0, 1])
@@ -297,6 +424,7 @@ def build_model(config: StackConfig, train: SeedSplit, *, streams: Sequence[Stre
     if not isinstance(config, StackConfig):
         raise TypeError(f"config must be a StackConfig (got {type(config).__name__})")
     train = _check_images("train", train, config.num_classes)
+    _check_streams(streams, train.seeds)
     c, h, w = (int(v) for v in train.x.shape[2:])
     mean = train.x.mean(dim=(1, 3, 4))                                  # (k, C)
     std = train.x.std(dim=(1, 3, 4)).clamp_min(1e-6)
@@ -341,18 +469,34 @@ class AugmentCache:
     once ``max_bytes`` of images are stored (later calls are computed as usual).
 
     Args:
-        max_bytes: Upper bound on the stored images (inputs and outputs), in bytes.
+        max_bytes: Upper bound on the stored images (inputs and outputs), in bytes: an int in
+            ``[0, 2**63 - 1]`` (0 stores nothing).
+
+    Raises:
+        TypeError, ValueError: If ``max_bytes`` is not such an int.
     """
 
     def __init__(self, max_bytes: int = 256 * 2**20) -> None:
-        self.max_bytes = check_int("max_bytes", max_bytes, minimum=0)
+        self.max_bytes = check_int("max_bytes", max_bytes, minimum=0, maximum=2**63 - 1)
         self.bytes = 0
         self.hits = 0
         self.misses = 0
         self._store: dict[tuple[object, ...], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
     def __call__(self, x: torch.Tensor, config: StackConfig, generator: torch.Generator) -> torch.Tensor:
-        """:func:`~regbook.stack.augment_images` ``(x, config, generator=generator)``, from the cache when it can."""
+        """:func:`~regbook.stack.augment_images` ``(x, config, generator=generator)``, from the cache when it can.
+
+        Arguments and errors as :func:`~regbook.stack.augment_images`, all checked before the cache is read.
+
+        Mutates:
+            ``generator`` (as the augmentation would), the cache's store and its ``hits``/``misses``/``bytes``.
+        """
+        x = _check_image_batch(x)
+        if x.is_meta:
+            raise ValueError("x must hold data to be augmented and cached (got a meta tensor)")
+        if not isinstance(config, StackConfig):
+            raise TypeError(f"config must be a StackConfig (got {type(config).__name__})")
+        check_generator("generator", generator)
         key = (config.randaugment_ops, config.randaugment_magnitude, config.random_erasing,
                bytes(generator.get_state().numpy()), tuple(x.shape))
         hit = self._store.get(key)
@@ -386,6 +530,11 @@ class StackRun:
         val_loss: ``(epochs run, k)`` plain validation cross-entropy after every epoch.
         n_parameters: Trainable parameters of *one* seed's network.
         model: The ``k`` networks (kept weights, eval mode; raw ``[0, 1]`` images in).
+
+    Raises:
+        TypeError, ValueError: If a field has the wrong type, or a tensor the wrong dtype, shape
+            or values (accuracies finite in ``[0, 1]``, losses ``>= 0`` (NaN and inf allowed: a diverged
+            run is reported, not refused), epochs ``>= 1``; meta tensors: shapes only).
     """
 
     config: StackConfig
@@ -398,6 +547,59 @@ class StackRun:
     val_loss: torch.Tensor
     n_parameters: int
     model: nn.Module
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.config, StackConfig):
+            raise TypeError(f"config must be a StackConfig (got {type(self.config).__name__})")
+        k = len(_check_seed_tuple(self.seeds))
+        _check_per_seed("train_accuracy", self.train_accuracy, (k,), low=0.0, high=1.0)
+        _check_per_seed("val_accuracy", self.val_accuracy, (k,), low=0.0, high=1.0)
+        if self.test_accuracy is not None:
+            _check_per_seed("test_accuracy", self.test_accuracy, (k,), low=0.0, high=1.0)
+        if self.test_nll is not None:
+            _check_per_seed("test_nll", self.test_nll, (k,), low=0.0, finite=False)
+        if not isinstance(self.best_epoch, torch.Tensor) or self.best_epoch.dtype != torch.long:
+            raise TypeError(f"best_epoch must be an int64 tensor (got {getattr(self.best_epoch, 'dtype', None)})")
+        if tuple(self.best_epoch.shape) != (k,):
+            raise ValueError(f"best_epoch must have shape ({k},) (got {tuple(self.best_epoch.shape)})")
+        if not self.best_epoch.is_meta and bool((self.best_epoch < 1).any()):
+            raise ValueError("best_epoch must hold epochs >= 1")
+        if not isinstance(self.val_loss, torch.Tensor) or self.val_loss.ndim != 2:
+            raise TypeError(f"val_loss must be a 2-D tensor (epochs, k) (got {type(self.val_loss).__name__})")
+        _check_per_seed("val_loss", self.val_loss, (self.val_loss.shape[0], k), low=0.0, finite=False)
+        check_count("n_parameters", self.n_parameters, minimum=0)
+        if not isinstance(self.model, nn.Module):
+            raise TypeError(f"model must be an nn.Module (got {type(self.model).__name__})")
+
+
+def _check_seed_tuple(seeds: object, name: str = "seeds") -> list[int]:
+    """A record's seeds: a tuple of distinct ints ``>= 0`` (as every experiment's ``seeds``)."""
+    if not isinstance(seeds, tuple):
+        raise TypeError(f"{name} must be a tuple of ints (got {type(seeds).__name__})")
+    return _check_seeds(seeds)
+
+
+def _check_per_seed(name: str, value: object, shape: tuple[int, ...], *, low: float | None = None,
+                    high: float | None = None, finite: bool = True) -> torch.Tensor:
+    """A floating tensor of ``shape`` inside ``[low, high]``, finite unless ``finite=False`` (meta: shape only).
+
+    Losses are recorded with ``finite=False``: a diverged run's NaN or inf loss is a result to report, not an error.
+    """
+    if finite:
+        t = check_float_tensor(name, value).detach()
+    elif not isinstance(value, torch.Tensor) or not value.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point torch.Tensor (got {getattr(value, 'dtype', type(value))})")
+    else:
+        t = value.detach()
+    if tuple(t.shape) != shape:
+        raise ValueError(f"{name} must have shape {shape} (got {tuple(t.shape)})")
+    if not finite and not t.is_meta:
+        t = t[~t.isnan()]
+    if not t.is_meta and t.numel() and ((low is not None and float(t.min()) < low) or
+                                        (high is not None and float(t.max()) > high)):
+        raise ValueError(f"{name} must hold values in [{low}, {high if high is not None else 'inf'}] "
+                         f"(got {float(t.min()):.3g}..{float(t.max()):.3g})")
+    return t
 
 
 def train_stack(
@@ -422,23 +624,31 @@ def train_stack(
     Seed ``i`` trains on ``train`` seed ``i``'s images, in batches of
     ``batch_size``.
 
+    Every argument (every seed included) is checked before anything is built or trained.
+
     Args:
-        config: The recipe.
-        train, val: One split per seed, images ``(k, n, C, H, W)`` in ``[0, 1]``.
-        test: Optional test split, evaluated once with the kept weights.
-        seeds: ``k`` distinct seeds ``>= 0``; seed ``s`` gives
-            :func:`~regbook.experiments.harness.seed_streams` ``(s)``.
-        device: Where the networks run (``None``: CUDA if torch sees it, else CPU).
+        config: The recipe (a :class:`~regbook.stack.StackConfig`).
+        train, val: One split per seed (:class:`~regbook.experiments.harness.SeedSplit`):
+            float32 CPU images ``(k, n, C, H, W)``, finite, in ``[0, 1]``, ``n >= 1``, labels in
+            ``[0, num_classes)``; ``C`` 1 or 3 when the recipe augments.
+        test: Optional test split, the same kind, evaluated once with the kept weights.
+        seeds: ``k`` distinct ints ``>= 0`` in a list, tuple or range (one int is refused);
+            seed ``s`` gives :func:`~regbook.experiments.harness.seed_streams` ``(s)``.
+        device: Where the networks run: a ``str`` or ``torch.device`` available here
+            (``None``: CUDA if torch sees it, else CPU; ``"meta"`` refused).
             Data steps stay on the CPU (:class:`OnDevice`).
-        augment_cache: An :class:`AugmentCache` shared between runs (same results, less time).
+        augment_cache: ``None`` or an :class:`AugmentCache` shared between runs (same results, less time).
 
     Returns:
         A :class:`StackRun`.
 
     Raises:
-        TypeError, ValueError: On a wrong type, images that are not 5-D, splits whose
-            number of seeds differs from ``len(seeds)``, labels out of range, or a device
-            torch cannot use.
+        TypeError, ValueError: On a wrong type, images that are not 5-D float32 in ``[0, 1]``,
+            splits whose number of seeds differs from ``len(seeds)``, labels out of range,
+            seeds that are not distinct ints ``>= 0``, or a device torch cannot use here.
+
+    Mutates:
+        ``augment_cache`` (entries and counters); never the splits.
 
     Example:
         >>> tr, va, te = digit_images(60, 30, [0, 1])
@@ -452,25 +662,28 @@ def train_stack(
     val = _check_images("val", val, config.num_classes)
     if test is not None:
         test = _check_images("test", test, config.num_classes)
-    if isinstance(seeds, int | str) or not isinstance(seeds, Sequence):
-        raise TypeError(f"seeds must be a sequence of ints (got {type(seeds).__name__})")
-    streams = [seed_streams(s) for s in seeds]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct (got {list(seeds)})")
+    seed_list = _check_seeds(seeds)
     for name, split in (("train", train), ("val", val), ("test", test)):
-        if split is not None and split.seeds != len(streams):
-            raise ValueError(f"{name} must hold one split per seed ({len(streams)}) (got {split.seeds})")
+        if split is not None and split.seeds != len(seed_list):
+            raise ValueError(f"{name} must hold one split per seed ({len(seed_list)}) (got {split.seeds})")
         if split is not None and split.x.shape[2:] != train.x.shape[2:]:
             raise ValueError(f"{name}.x must have images of shape {tuple(train.x.shape[2:])} like train.x "
                              f"(got {tuple(split.x.shape[2:])})")
+    augments = config.randaugment_ops > 0 or config.random_erasing > 0
+    if augments and train.x.shape[2] not in (1, 3):
+        raise ValueError(f"train.x must have 1 or 3 channels for the recipe's augmentation "
+                         f"(got {train.x.shape[2]})")
+    if augment_cache is not None and not isinstance(augment_cache, AugmentCache):
+        raise TypeError(f"augment_cache must be an AugmentCache or None (got {type(augment_cache).__name__})")
     dev = _device(device)
+    streams = [seed_streams(s) for s in seed_list]
     if dev.type != "cpu" and config.arch == "mlp" and config.dropout > 0:
         raise ValueError("dropout > 0 with arch='mlp' runs on the CPU only (the harness draws its masks there); "
                          f"use device='cpu' or arch='cnn' (got device {str(dev)!r})")
 
     model = OnDevice(build_model(config, train, streams=streams), dev)       # 1. normalized architecture
     augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None
-    if config.randaugment_ops > 0 or config.random_erasing > 0:              # 3. augmentation, per seed
+    if augments:                                                              # 3. augmentation, per seed
         def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
             if augment_cache is not None:
                 return augment_cache(x, config, g)
@@ -488,7 +701,7 @@ def train_stack(
     test_eval = _evaluate(model, test) if test is not None else None
     assert result.best_epoch is not None
     return StackRun(
-        config=config, seeds=tuple(seeds),
+        config=config, seeds=tuple(seed_list),
         train_accuracy=_evaluate(model, train)["accuracy"], val_accuracy=_evaluate(model, val)["accuracy"],
         test_accuracy=None if test_eval is None else test_eval["accuracy"],
         test_nll=None if test_eval is None else test_eval["nll"],
@@ -509,7 +722,8 @@ def recipes(*, epochs: int = 60, lr: float = 1e-2, patience: int = 10, batch_siz
     ``arch``, ``width``) for up to ``epochs`` epochs with AdamW at ``lr`` in
     batches of ``batch_size``. *Nothing on* has no norm, no decay, no
     augmentation, no mixing, hard labels and keeps its last weights; the other
-    two keep the best epoch on validation loss (``patience``).
+    two keep the best epoch on validation loss (``patience``). The arguments
+    are checked as :class:`~regbook.stack.StackConfig`'s fields of the same names.
 
     Example:
         >>> list(recipes())
@@ -525,9 +739,12 @@ class Comparison:
     """What :func:`compare` returns: one :class:`StackRun` per recipe, all on the same seeds and data.
 
     Attributes:
-        seeds: The seeds.
-        n_train, n_val, n_test: Examples per seed in each split.
-        runs: ``{name: run}`` in the order the recipes were given.
+        seeds: The seeds (a tuple of distinct ints ``>= 0``).
+        n_train, n_val, n_test: Examples per seed in each split (ints ``>= 1``).
+        runs: ``{name: run}`` in the order the recipes were given (str names, runs on ``seeds``).
+
+    Raises:
+        TypeError, ValueError: If a field has the wrong type or range, or a run another set of seeds.
     """
 
     seeds: tuple[int, ...]
@@ -536,24 +753,49 @@ class Comparison:
     n_test: int
     runs: dict[str, StackRun]
 
-    def _run(self, name: str) -> StackRun:
-        if name not in self.runs:
-            raise ValueError(f"name must be one of {tuple(self.runs)} (got {name!r})")
+    def __post_init__(self) -> None:
+        seeds = _check_seed_tuple(self.seeds)
+        check_count("n_train", self.n_train)
+        check_count("n_val", self.n_val)
+        check_count("n_test", self.n_test)
+        if not isinstance(self.runs, dict):
+            raise TypeError(f"runs must be a dict mapping names to StackRun (got {type(self.runs).__name__})")
+        for name, run in self.runs.items():
+            if not isinstance(name, str) or not isinstance(run, StackRun):
+                raise TypeError(f"runs must map str names to StackRun (got {type(name).__name__}: "
+                                f"{type(run).__name__})")
+            if list(run.seeds) != seeds:
+                raise ValueError(f"runs[{name!r}] must be trained on the seeds {tuple(seeds)} (got {run.seeds})")
+
+    def _run(self, name: str, arg: str = "name") -> StackRun:
+        if not isinstance(name, str) or name not in self.runs:
+            raise ValueError(f"{arg} must be one of {tuple(self.runs)} (got {name!r})")
         return self.runs[name]
 
     def test_accuracy(self, name: str) -> list[float]:
-        """Test accuracy of recipe ``name``, one float per seed."""
+        """Test accuracy of recipe ``name`` (a key of ``runs``), one float per seed.
+
+        Raises:
+            ValueError: If ``name`` is not a recipe, or the recipe was trained without test data.
+        """
         acc = self._run(name).test_accuracy
-        assert acc is not None
+        if acc is None:
+            raise ValueError(f"name {name!r} was trained without test data: it has no test accuracy")
         return [float(v) for v in acc]
 
     def train_accuracy(self, name: str) -> list[float]:
-        """Clean training accuracy of recipe ``name``, one float per seed."""
+        """Clean training accuracy of recipe ``name`` (a key of ``runs``, else ``ValueError``), one float per seed."""
         return [float(v) for v in self._run(name).train_accuracy]
 
     def effect(self, name: str, baseline: str, *, metric: str = "test") -> list[float]:
-        """Per-seed paired difference ``name - baseline`` of test (or clean training) accuracy."""
+        """Per-seed paired difference ``name - baseline`` of test (or clean training) accuracy.
+
+        ``name`` and ``baseline`` are keys of ``runs``; ``metric`` is ``"test"`` or ``"train"``
+        (``ValueError`` otherwise).
+        """
         metric = check_choice("metric", metric, ("test", "train"))
+        self._run(name)
+        self._run(baseline, "baseline")
         get = self.test_accuracy if metric == "test" else self.train_accuracy
         return paired(get(name), get(baseline))
 
@@ -567,18 +809,22 @@ def compare(
 ) -> Comparison:
     """Train several recipes on the same seeds: seed ``s`` gives each the same digits, initial draws and batch order.
 
+    Every argument (every recipe and every seed) is checked before anything trains.
+
     Args:
-        configs: ``{name: recipe}``; default :func:`recipes` ``()``.
-        n_train: Training digits per seed.
+        configs: ``{name: recipe}`` (a non-empty dict of str to :class:`~regbook.stack.StackConfig`);
+            default :func:`recipes` ``()``.
+        n_train: Training digits per seed (an int ``>= 1``).
         n_val: Validation digits per seed (the checkpoint); the rest of the 1,797 are the test set.
-        seeds: The seeds (at least 2 for an interval).
+        seeds: The seeds: a non-empty list, tuple or range of distinct ints ``>= 0`` (at least 2 for an interval).
 
     Returns:
         A :class:`Comparison`.
 
     Raises:
-        TypeError: If ``configs`` is not a dict of :class:`~regbook.stack.StackConfig`.
-        ValueError: If ``configs`` is empty, or as :func:`train_stack`.
+        TypeError: If ``configs`` is not a dict of str to :class:`~regbook.stack.StackConfig`,
+            or a size or seed is not an int.
+        ValueError: If ``configs`` is empty, or a size or seed is out of range (as :func:`digit_images`).
 
     Example:
         >>> cmp = compare({"plain": StackConfig.nothing_on(width=8, epochs=1)}, n_train=40, n_val=20, seeds=[0, 1])
@@ -587,13 +833,17 @@ def compare(
     """
     if configs is None:
         configs = recipes()
-    if not isinstance(configs, dict) or not all(isinstance(c, StackConfig) for c in configs.values()):
+    if not isinstance(configs, dict) or not all(isinstance(k, str) and isinstance(c, StackConfig)
+                                                 for k, c in configs.items()):
         raise TypeError("configs must be a dict mapping names to StackConfig")
     if not configs:
         raise ValueError("configs must not be empty")
-    tr, va, te = digit_images(n_train, n_val, seeds)
-    runs = {name: train_stack(cfg, tr, va, te, seeds=seeds) for name, cfg in configs.items()}
-    return Comparison(seeds=tuple(seeds), n_train=tr.n, n_val=va.n, n_test=te.n, runs=runs)
+    check_count("n_train", n_train)
+    check_count("n_val", n_val)
+    seed_list = _check_seeds(seeds)
+    tr, va, te = digit_images(n_train, n_val, seed_list)
+    runs = {name: train_stack(cfg, tr, va, te, seeds=seed_list) for name, cfg in configs.items()}
+    return Comparison(seeds=tuple(seed_list), n_train=tr.n, n_val=va.n, n_test=te.n, runs=runs)
 
 
 # ---------------------------------------------------------------------------
@@ -610,6 +860,10 @@ class SweepGrid:
         randaugment: RandAugment off/on (``False``/``True``); *on* uses the
             base recipe's ``magnitude`` and ``num_ops`` (2 if the base has it off).
         label_smoothing: Smoothing values to try (each in ``[0, 1)``).
+
+    Raises:
+        ValueError: If a knob is not a non-empty tuple (a scalar or a list is refused) or a value is out of range.
+        TypeError: If a value has the wrong type (``randaugment`` holds real bools only).
 
     Example:
         >>> SweepGrid().shape
@@ -632,6 +886,9 @@ class SweepGrid:
                 raise TypeError(f"randaugment must hold bools (got {type(on).__name__} {on!r})")
         for ls in self.label_smoothing:
             check_in_range("label_smoothing", ls, 0.0, 1.0, high_inclusive=False)
+        if len(self.weight_decay) * len(self.randaugment) * len(self.label_smoothing) > 10_000:
+            raise ValueError(f"weight_decay, randaugment and label_smoothing must make at most 10000 cells "
+                             f"(got {self.shape})")
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -639,12 +896,14 @@ class SweepGrid:
         return len(self.weight_decay), len(self.randaugment), len(self.label_smoothing)
 
     def values(self, knob: str) -> tuple[float, ...] | tuple[bool, ...]:
-        """The values of ``knob`` (one of :data:`KNOBS`)."""
+        """The values of ``knob`` (one of :data:`KNOBS`; ``ValueError`` otherwise)."""
         return getattr(self, check_choice("knob", knob, KNOBS))  # type: ignore[no-any-return]
 
 
 def lab_base(*, epochs: int = 30, lr: float = 1e-2, batch_size: int = 100) -> StackConfig:
     """Lab 6a's base recipe: the stack with Mixup, random erasing and early stopping off, so only the three knobs move.
+
+    The arguments are checked as :class:`~regbook.stack.StackConfig`'s fields of the same names.
 
     Example:
         >>> b = lab_base()
@@ -665,6 +924,10 @@ class SweepResult:
         n_train, n_val, n_test: Examples per seed in each split.
         val_accuracy: ``float64`` tensor of shape ``(*grid.shape, k)``: validation accuracy of the kept weights.
         test_accuracy: Same shape: test accuracy of the kept weights.
+
+    Raises:
+        TypeError, ValueError: If a field has the wrong type, or an accuracy tensor the wrong
+            shape or values outside ``[0, 1]`` (meta tensors: shapes only).
     """
 
     grid: SweepGrid
@@ -676,11 +939,25 @@ class SweepResult:
     val_accuracy: torch.Tensor
     test_accuracy: torch.Tensor
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.grid, SweepGrid):
+            raise TypeError(f"grid must be a SweepGrid (got {type(self.grid).__name__})")
+        if not isinstance(self.base, StackConfig):
+            raise TypeError(f"base must be a StackConfig (got {type(self.base).__name__})")
+        k = len(_check_seed_tuple(self.seeds))
+        check_count("n_train", self.n_train)
+        check_count("n_val", self.n_val)
+        check_count("n_test", self.n_test)
+        for name in ("val_accuracy", "test_accuracy"):
+            _check_per_seed(name, getattr(self, name), (*self.grid.shape, k), low=0.0, high=1.0)
+
     def _acc(self, metric: str) -> torch.Tensor:
         return self.test_accuracy if check_choice("metric", metric, ("test", "val")) == "test" else self.val_accuracy
 
     def marginal(self, knob: str, *, metric: str = "test") -> torch.Tensor:
         """Per seed, the mean accuracy at each value of ``knob`` over every setting of the other two knobs.
+
+        ``knob`` is one of :data:`KNOBS` and ``metric`` ``"test"`` or ``"val"`` (``ValueError`` otherwise).
 
         Returns:
             ``(number of values of knob, k)``, float64.
@@ -695,7 +972,8 @@ class SweepResult:
 
         Each seed's number is the difference of its own two marginal means, so
         the effect is paired: every other knob setting and the seed are the same
-        on both sides.
+        on both sides. ``to`` and ``frm`` are int indices into the knob's values;
+        ``knob`` and ``metric`` as :meth:`marginal` (``ValueError`` otherwise).
         """
         m = self.marginal(knob, metric=metric)
         n = m.shape[0]
@@ -730,12 +1008,16 @@ def _cell(base: StackConfig, wd: float, ra: bool, ls: float) -> StackConfig:
     return replace(base, weight_decay=wd, randaugment_ops=ops, label_smoothing=ls)
 
 
-def _sweep_splits(grid: SweepGrid, base: StackConfig, data: tuple[SeedSplit, SeedSplit, SeedSplit],
-                  seeds: Sequence[int], device: str | torch.device | None) -> SweepResult:
+def _check_grid_and_base(grid: object, base: object) -> None:
     if not isinstance(grid, SweepGrid):
         raise TypeError(f"grid must be a SweepGrid (got {type(grid).__name__})")
     if not isinstance(base, StackConfig):
         raise TypeError(f"base must be a StackConfig (got {type(base).__name__})")
+
+
+def _sweep_splits(grid: SweepGrid, base: StackConfig, data: tuple[SeedSplit, SeedSplit, SeedSplit],
+                  seeds: Sequence[int], device: str | torch.device | None) -> SweepResult:
+    _check_grid_and_base(grid, base)
     tr, va, te = data
     k = len(seeds)
     cache = AugmentCache()    # every cell of seed s draws the same augmentations: compute them once
@@ -762,6 +1044,8 @@ def sweep(
 ) -> SweepResult:
     """Lab 6a on the digits: train ``base`` in every cell of ``grid``, every cell on all ``seeds`` at once.
 
+    Every argument (every seed included) is checked before anything trains.
+
     Seed ``s`` gives every cell the same digits subsample, initial weights and
     batch order, so the differences between cells on one seed come from the
     knobs (and the random draws a knob brings, such as RandAugment's); the
@@ -770,12 +1054,17 @@ def sweep(
     Args:
         grid: The knob values (default :class:`SweepGrid` ``()``: 3 × 2 × 2).
         base: The recipe every cell starts from (default :func:`lab_base` ``()``).
-        n_train: Training digits per seed.
+        n_train: Training digits per seed (an int ``>= 1``).
         n_val: Validation digits per seed (they pick the best cell); the rest are the test set.
-        seeds: The seeds.
+        seeds: The seeds: a non-empty list, tuple or range of distinct ints ``>= 0``.
 
     Returns:
         A :class:`SweepResult`.
+
+    Raises:
+        TypeError: If ``grid`` is not a :class:`SweepGrid`, ``base`` not a
+            :class:`~regbook.stack.StackConfig`, or a size or seed not an int.
+        ValueError: If a size or seed is out of range (as :func:`digit_images`).
 
     Example:
         >>> grid = SweepGrid(weight_decay=(0.0,), randaugment=(False,), label_smoothing=(0.0, 0.1))
@@ -785,7 +1074,11 @@ def sweep(
     """
     grid = SweepGrid() if grid is None else grid
     base = lab_base() if base is None else base
-    return _sweep_splits(grid, base, digit_images(n_train, n_val, seeds), seeds, "cpu")
+    _check_grid_and_base(grid, base)
+    check_count("n_train", n_train)
+    check_count("n_val", n_val)
+    seed_list = _check_seeds(seeds)
+    return _sweep_splits(grid, base, digit_images(n_train, n_val, seed_list), seed_list, "cpu")
 
 
 def cifar10_sweep(
@@ -807,43 +1100,52 @@ def cifar10_sweep(
     seed's test set. Nothing is downloaded: ``path`` must hold the
     "CIFAR-10 python version" folder (:func:`regbook.cifar.load_cifar10`).
 
+    Every argument (every seed included) is checked before the files are read; the files
+    are checked (:func:`regbook.cifar.load_cifar10`) before anything trains.
+
     Args:
-        path: The ``cifar-10-batches-py`` folder or its parent.
+        path: The ``cifar-10-batches-py`` folder or its parent (``str`` or ``os.PathLike``).
         grid: Knob values (default :class:`SweepGrid` ``()``).
         base: The recipe (default: ``arch="cnn"``, 32 channels, BatchNorm,
             15 epochs in batches of 128, patience 5, Mixup and random erasing off).
-        n_train: Training images per seed (``>= 1``).
-        n_val: Validation images per seed (``>= 1``); ``n_train + n_val <= 50000``.
-        n_test: Test images (1..10000).
-        seeds: The seeds.
-        device: Where the networks run; ``None`` picks ``"cuda"`` when torch sees a GPU, else ``"cpu"``.
+        n_train: Training images per seed (an int ``>= 1``).
+        n_val: Validation images per seed (an int ``>= 1``); ``n_train + n_val <= 50000``.
+        n_test: Test images (an int in 1..10000).
+        seeds: The seeds: a non-empty list, tuple or range of distinct ints ``>= 0``.
+        device: Where the networks run: a ``str`` or ``torch.device`` available here; ``None``
+            picks ``"cuda"`` when torch sees a GPU, else ``"cpu"``.
 
     Returns:
         A :class:`SweepResult`.
 
     Raises:
         FileNotFoundError: If ``path`` holds no CIFAR-10 batches.
-        ValueError: If a size is out of range.
+        TypeError: If an argument has the wrong type (named in the message).
+        ValueError: If a size or seed is out of range, the device is unknown or unavailable,
+            or a batch file is not a valid CIFAR-10 pickle (as :func:`regbook.cifar.load_cifar10`).
     """
     from regbook.cifar import load_cifar10
 
-    n_train = check_int("n_train", n_train, minimum=1)
-    n_val = check_int("n_val", n_val, minimum=1)
-    n_test = check_int("n_test", n_test, minimum=1)
+    path = check_path("path", path)
+    n_train = check_count("n_train", n_train)
+    n_val = check_count("n_val", n_val)
+    n_test = check_count("n_test", n_test)
     if n_train + n_val > 50000:
         raise ValueError(f"n_train + n_val must be <= 50000 (got {n_train + n_val})")
     if n_test > 10000:
         raise ValueError(f"n_test must be <= 10000 (got {n_test})")
+    seed_list = _check_seeds(seeds)
     dev = _device(device)
     grid = SweepGrid() if grid is None else grid
     if base is None:
         base = StackConfig(arch="cnn", width=32, epochs=15, batch_size=128, patience=5, mix_prob=0.0,
                            random_erasing=0.0)
+    _check_grid_and_base(grid, base)
     pool = load_cifar10(path, train=True, limit=n_train + n_val)
     if len(pool.labels) < n_train + n_val:
         raise ValueError(f"n_train + n_val must be <= the {len(pool.labels)} training images in {str(path)!r} "
                          f"(got {n_train + n_val})")
-    perms = [torch.randperm(len(pool.labels), generator=seed_streams(s).data) for s in seeds]
+    perms = [torch.randperm(len(pool.labels), generator=seed_streams(s).data) for s in seed_list]
     tr = SeedSplit(torch.stack([pool.images[p[:n_train]] for p in perms]),
                    torch.stack([pool.labels[p[:n_train]] for p in perms]))
     va = SeedSplit(torch.stack([pool.images[p[n_train:]] for p in perms]),
@@ -851,4 +1153,4 @@ def cifar10_sweep(
     test = load_cifar10(path, train=False, limit=n_test)
     k = len(perms)
     te = SeedSplit(test.images.expand(k, *test.images.shape), test.labels.expand(k, -1))
-    return _sweep_splits(grid, base, (tr, va, te), seeds, dev)
+    return _sweep_splits(grid, base, (tr, va, te), seed_list, dev)

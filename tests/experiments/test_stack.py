@@ -375,7 +375,7 @@ def test_build_cnn_errors() -> None:
         X.build_cnn((1, 8, 8), 4, 10, streams=[])
     with pytest.raises(ValueError, match="norm must be one of"):
         X.build_cnn((1, 8, 8), 4, 10, streams=streams, norm="rms")
-    with pytest.raises(ValueError, match=r"x must have shape \(k=1, B, C, H, W\)"):
+    with pytest.raises(ValueError, match=r"x must have shape \(k=1, B, C=1, H, W\)"):
         X.build_cnn((1, 8, 8), 4, 10, streams=streams)(torch.zeros(2, 3, 1, 8, 8))
 
 
@@ -426,3 +426,168 @@ def test_cifar10_sweep_errors(tmp_path: Path) -> None:
     write_cifar_batches(tmp_path, imgs, [0] * 10, imgs, [0] * 10)
     with pytest.raises(ValueError, match=r"n_train \+ n_val must be <= the 10 training images"):
         X.cifar10_sweep(tmp_path, n_train=8, n_val=5, n_test=5, device="cpu")
+
+
+# --- Contracts: everything checked before anything trains; the dropout-mask flake ------------------------
+
+def test_cnn_dropout_masks_never_read_uninitialised_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CNN used to pass torch.empty(...) to dropout_mask only for its shape; dropout_mask checks its input is
+    # finite, so whenever the allocator handed back memory holding a NaN bit pattern the forward pass raised
+    # "like must contain only finite values" (a test failure that went away on rerun). Make every float
+    # torch.empty NaN-filled: the masks must not depend on it, and must be the seeds' own Bernoulli draws.
+    net = X.build_cnn((1, 8, 8), 4, 10, streams=[H.seed_streams(s) for s in SEEDS2], dropout=0.5)
+    ref = X.build_cnn((1, 8, 8), 4, 10, streams=[H.seed_streams(s) for s in SEEDS2], dropout=0.5)
+    x = torch.rand(2, 3, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    want = ref(x)
+    real_empty = torch.empty
+
+    def poisoned(*args: object, **kwargs: object) -> torch.Tensor:
+        out = real_empty(*args, **kwargs)  # type: ignore[call-overload]
+        return out.fill_(float("nan")) if out.is_floating_point() else out
+
+    monkeypatch.setattr(torch, "empty", poisoned)
+    got = net(x)
+    assert torch.isfinite(got).all()
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+def test_cnn_dropout_is_the_seeds_own_bernoulli_masks() -> None:
+    # seed i's features times Bernoulli(1 - p) draws from its own drop stream, scaled by 1 / (1 - p)
+    streams = [H.seed_streams(s) for s in SEEDS2]
+    net = X.build_cnn((1, 8, 8), 4, 10, streams=streams, dropout=0.25)
+    x = torch.rand(2, 3, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    gens = [H.seed_streams(s).drop for s in SEEDS2]
+    h = net.features(x.transpose(0, 1).reshape(3, -1, 8, 8)).reshape(3, 2, net.channels).transpose(0, 1)
+    masks = torch.stack([torch.zeros(3, net.channels).bernoulli_(0.75, generator=g) for g in gens])
+    want = net.head(h * masks / 0.75)
+    torch.testing.assert_close(net(x), want)
+
+
+def test_a_nan_activation_passes_through_dropout_as_in_torch() -> None:
+    net = X.build_cnn((1, 8, 8), 4, 10, streams=[H.seed_streams(s) for s in SEEDS2], norm="none", dropout=0.3)
+    x = torch.rand(2, 3, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    x[0, 0, 0, 0, 0] = float("nan")
+    out = net(x)                                   # no ValueError half-way through a training step
+    assert out[0, 0].isnan().all() and torch.isfinite(out[1]).all()
+
+
+def _trained(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    monkeypatch.setattr(X, "fit", lambda *a, **k: calls.append("fit"))
+    monkeypatch.setattr(X, "digit_images", lambda *a, **k: calls.append("data"))
+    return calls
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "match"), [
+    ({"seeds": [TEST_SEEDS[0], 2**63]}, ValueError, r"seeds\[1\] must be <="),
+    ({"seeds": [TEST_SEEDS[0], -1]}, ValueError, r"seeds\[1\] must be >= 0"),
+    ({"seeds": [TEST_SEEDS[0], 1.5]}, TypeError, r"seeds\[1\] must be an int"),
+    ({"seeds": 4}, TypeError, "seeds must be a sequence of ints"),
+    ({"seeds": "12"}, TypeError, "seeds must be a sequence of ints"),
+    ({"n_train": 0}, ValueError, r"n_train must be >= 1"),
+    ({"n_val": 0}, ValueError, r"n_val must be >= 1"),
+    ({"n_train": True}, TypeError, r"n_train must be an int"),
+])
+def test_compare_and_sweep_check_every_seed_before_any_data_or_training(monkeypatch, kwargs, exc, match) -> None:
+    calls = _trained(monkeypatch)
+    args = {"n_train": 20, "n_val": 10, "seeds": SEEDS2, **kwargs}
+    with pytest.raises(exc, match=match):
+        X.compare({"a": TINY}, **args)
+    with pytest.raises(exc, match=match):
+        X.sweep(X.SweepGrid(weight_decay=(0.0,)), base=X.lab_base(epochs=1), **args)
+    assert calls == []
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "match"), [
+    ({"seeds": [TEST_SEEDS[0], 2**63]}, ValueError, r"seeds\[1\] must be <="),
+    ({"seeds": 4}, TypeError, "seeds must be a sequence of ints"),
+    ({"device": 0}, TypeError, r"device must be a str, torch.device or None \(got int 0\)"),
+    ({"device": "cuda:99"}, ValueError, "device must be available on this machine"),
+    ({"device": "meta"}, ValueError, "device must hold data"),
+    ({"grid": {"weight_decay": (0.0,)}}, TypeError, "grid must be a SweepGrid"),
+    ({"base": {"epochs": 1}}, TypeError, "base must be a StackConfig"),
+    ({"path": 1}, TypeError, r"path must be a str or os.PathLike path \(got int 1\)"),
+])
+def test_cifar10_sweep_checks_everything_before_reading_or_training(tmp_path, monkeypatch, kwargs, exc,
+                                                                     match) -> None:
+    calls = _trained(monkeypatch)
+    monkeypatch.setattr("regbook.cifar.load_cifar10", lambda *a, **k: calls.append("read"))
+    args = {"path": tmp_path, "n_train": 4, "n_val": 2, "n_test": 2, "seeds": SEEDS2, "device": "cpu", **kwargs}
+    with pytest.raises(exc, match=match):
+        X.cifar10_sweep(**args)
+    assert calls == []
+
+
+@pytest.mark.parametrize(("split", "match"), [
+    ("nan", r"train.x must contain only finite values"),
+    ("range", r"train.x must hold images in \[0, 1\]"),
+    ("float64", r"train.x must be float32 \(got torch.float64\)"),
+    ("empty", r"train must hold at least one example per seed"),
+    ("meta", r"train must hold data on the CPU"),
+])
+def test_train_stack_refuses_bad_images_before_building_anything(small, monkeypatch, split, match) -> None:
+    calls = _trained(monkeypatch)
+    tr, va, _ = small
+    x = {"nan": tr.x.clone().index_fill_(1, torch.tensor([0]), float("nan")), "range": tr.x * 2,
+         "float64": tr.x.double(), "empty": tr.x[:, :0], "meta": tr.x.to("meta")}[split]
+    bad = H.SeedSplit(x, tr.y[:, :0] if split == "empty" else tr.y)
+    with pytest.raises((TypeError, ValueError), match=match):
+        X.train_stack(TINY, bad, va, seeds=SEEDS2)
+    assert calls == []
+
+
+def test_train_stack_checks_the_cache_and_the_records_check_their_fields(small) -> None:
+    tr, va, _ = small
+    with pytest.raises(TypeError, match=r"augment_cache must be an AugmentCache or None \(got dict\)"):
+        X.train_stack(TINY, tr, va, seeds=SEEDS2, augment_cache={})  # type: ignore[arg-type]
+    t = torch.tensor([0.9, 0.8], dtype=torch.float64)
+    ok = {"config": TINY, "seeds": (0, 1), "train_accuracy": t, "val_accuracy": t, "test_accuracy": None,
+          "test_nll": None, "best_epoch": torch.ones(2, dtype=torch.long), "val_loss": t[None],
+          "n_parameters": 1, "model": nn.Identity()}
+    X.StackRun(**ok)
+    with pytest.raises(ValueError, match=r"train_accuracy must hold values in \[0.0, 1.0\]"):
+        X.StackRun(**{**ok, "train_accuracy": t * 2})
+    with pytest.raises(TypeError, match=r"seeds must be a tuple of ints \(got list\)"):
+        X.StackRun(**{**ok, "seeds": [0, 1]})
+    cmp = X.Comparison(seeds=(0, 1), n_train=1, n_val=1, n_test=1, runs={"a": X.StackRun(**ok)})
+    with pytest.raises(ValueError, match="name 'a' was trained without test data"):
+        cmp.test_accuracy("a")
+    with pytest.raises(ValueError, match=r"baseline must be one of \('a',\) \(got 'b'\)"):
+        cmp.effect("a", "b", metric="train")
+    with pytest.raises(ValueError, match=r"runs\['a'\] must be trained on the seeds \(0, 2\)"):
+        X.Comparison(seeds=(0, 2), n_train=1, n_val=1, n_test=1, runs={"a": X.StackRun(**ok)})
+
+
+def test_on_device_and_seed_cnn_check_their_arguments() -> None:
+    with pytest.raises(TypeError, match=r"device must be a str or torch.device \(got int 0\)"):
+        X.OnDevice(nn.Linear(2, 1), 0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"module must be an nn\.Module"):
+        X.OnDevice("linear", "cpu")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="x must hold data to run on cpu"):
+        X.OnDevice(nn.Linear(2, 1), "cpu")(torch.zeros(3, 2, device="meta"))
+    meta = X.OnDevice(nn.Linear(2, 1), "meta")(torch.zeros(3, 2))
+    assert meta.is_meta and tuple(meta.shape) == (3, 1)
+    net = X.build_cnn((1, 8, 8), 4, 10, streams=[H.seed_streams(0)], dropout=0.5)
+    state = net.drop_generators[0].get_state()
+    with pytest.raises(TypeError, match=r"x must be a torch.Tensor of the weights' dtype torch.float32"):
+        net(torch.zeros(1, 2, 1, 8, 8, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"x must have shape \(k=1, B, C=1, H, W\)"):
+        net(torch.zeros(1, 2, 3, 8, 8))
+    with pytest.raises(ValueError, match="x must have more than one value per channel in training mode"):
+        net(torch.zeros(1, 1, 1, 1, 1))
+    assert torch.equal(net.drop_generators[0].get_state(), state)        # no mask drawn for a rejected call
+    with pytest.raises(ValueError, match=r"drop_generators must hold one generator per seed \(1\) \(got 2\)"):
+        X.SeedCNN(net.features, net.head, seeds=1, channels=net.channels, dropout=0.5,
+                  drop_generators=[torch.Generator(), torch.Generator()])
+    with pytest.raises(TypeError, match=r"in_shape must be a tuple \(C, H, W\) \(got int 8\)"):
+        X.build_cnn(8, 4, 10, streams=[H.seed_streams(0)])  # type: ignore[arg-type]
+
+
+def test_a_diverged_run_is_recorded_not_refused() -> None:
+    t = torch.tensor([0.1, 0.1], dtype=torch.float64)
+    run = X.StackRun(config=TINY, seeds=(0, 1), train_accuracy=t, val_accuracy=t, test_accuracy=t,
+                     test_nll=torch.tensor([float("inf"), 2.0]), best_epoch=torch.ones(2, dtype=torch.long),
+                     val_loss=torch.tensor([[float("nan"), 2.3]]), n_parameters=1, model=nn.Identity())
+    assert run.val_loss.isnan().any()
+    with pytest.raises(ValueError, match=r"val_loss must hold values in \[0.0, inf\]"):
+        X.StackRun(**{**vars(run), "val_loss": torch.tensor([[-1.0, 2.3]])})
