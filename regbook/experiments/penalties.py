@@ -396,7 +396,8 @@ class EarlyStoppingResult:
         if curve.is_meta or tuple(curve.shape) != (self.epochs, len(self.seeds)):
             raise ValueError(f"curve must be an (epochs, k) = {(self.epochs, len(self.seeds))} tensor with values "
                              f"(got {tuple(curve.shape)}{', meta' if curve.is_meta else ''})")
-        out: list[float] = [float(curve[e - 1, i]) for i, e in enumerate(self.best_epoch)]
+        values = curve.detach()
+        out: list[float] = [float(values[e - 1, i]) for i, e in enumerate(self.best_epoch)]
         return out
 
 
