@@ -74,11 +74,19 @@ class ChapterToc(_Generated):
 
 
 class ChapterApi(_Generated):
+    """``{chapter-api}`` with an argument: ``ops`` (the op modules, in chapter order) or
+    ``experiments`` (the experiments modules and the shared ones). Two pages keep each one light."""
+
     match_titles = True
+    optional_arguments = 1
 
     def markdown(self) -> str:
+        part = self.arguments[0] if self.arguments else "ops"
         out: list[str] = []
         for m in chapters().api_modules():
+            shared = m.startswith("experiments.") or m in chapters().REFERENCE_MODULES
+            if shared != (part == "experiments"):
+                continue
             if not (ROOT / "regbook" / f"{m.replace('.', '/')}.py").is_file():
                 continue
             out += [f"## `regbook.{m}`", "", "```{eval-rst}", f".. automodule:: regbook.{m}", "   :members:", "```", ""]
