@@ -41,7 +41,7 @@ define sphinx
 endef
 
 .PHONY: help html test lint pytest book-strict doctest site-tests chromium node npm-packages bench clean livehtml \
-        venv page pdf print-pdf dist weights
+        venv page pdf print-pdf dist copy-dist weights
 
 help:
 	@echo "make html      build the book into $(BUILDDIR)/html (creates $(VENV) on first use)"
@@ -125,6 +125,8 @@ print-pdf: $(STAMP) chromium
 # The deployable site: the HTML with its PDF and notebooks zip, in one folder
 # (what .github/workflows/pages.yml publishes to GitHub Pages).
 dist: pdf
+	@$(MAKE) --no-print-directory copy-dist
+copy-dist:
 	rm -rf $(BUILDDIR)/dist
 	cp -a $(BUILDDIR)/html $(BUILDDIR)/dist
 	rm -f $(BUILDDIR)/dist/.buildinfo
@@ -142,7 +144,7 @@ site-tests: $(STAMP) chromium $(NPM_STAMP)
 weights: $(STAMP) chromium
 	REGBOOK_CHROMIUM=$(CHROMIUM) $(BIN)/python tests/site/weights.py --builddir $(BUILDDIR)
 
-test: lint pytest book-strict print-pdf doctest site-tests
+test: lint pytest book-strict print-pdf copy-dist doctest site-tests
 	@echo "make test: all checks passed"
 
 bench: $(STAMP)

@@ -215,20 +215,42 @@ def _print(page: object, pdf: Path, *, final: bool) -> None:
              outline=final, tagged=final)
 
 
+MARK = "RBPAGESTART"
+
+
+def _mark_starts(page: object, order: list[tuple[str, str, str]]) -> None:
+    """Put an out-of-flow marker (``RBPAGESTART:<anchor>``) at the top of each page of the book.
+
+    The markers take no room (absolutely positioned, 1 px), so the draft paginates as the final
+    print does; ``start_pages`` reads them back and ``_unmark`` removes them before the final print.
+    """
+    anchors = {_anchor(name): name for name, _, _ in order}
+    page.evaluate(  # type: ignore[attr-defined]
+        """([mark, anchors]) => anchors.forEach(id => {
+             const s = document.getElementById(id);
+             if (!s) return;
+             const m = document.createElement('span');
+             m.className = 'rb-start-mark';
+             m.textContent = mark + ':' + id;
+             m.style.cssText = 'position:absolute;font-size:1px;line-height:1px;color:#fff;';
+             s.prepend(m);
+           })""", [MARK, list(anchors)])
+
+
+def _unmark(page: object) -> None:
+    page.evaluate("document.querySelectorAll('.rb-start-mark').forEach(m => m.remove())")  # type: ignore[attr-defined]
+
+
 def start_pages(pdf: Path, order: list[tuple[str, str, str]]) -> dict[str, int]:
-    """On which sheet each page of the book starts, read back from the PDF's text."""
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
+    """On which sheet each page of the book starts, read back from the markers in the draft PDF."""
+    text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], check=True, capture_output=True,
                           text=True).stdout
-    sheets = text.split("\f")
+    by_anchor = {_anchor(name): name for name, _, _ in order}
     numbers: dict[str, int] = {}
-    start = 2  # after the title page and the contents
-    for page, title, _ in order:
-        words = title.split()
-        for i in range(start, len(sheets)):
-            if all(w in sheets[i] for w in words):
-                numbers[page] = i + 1
-                start = i + 1
-                break
+    for i, sheet in enumerate(text.split("\f")):
+        for anchor in re.findall(MARK + r":([A-Za-z0-9_-]+)", sheet):
+            if anchor in by_anchor and by_anchor[anchor] not in numbers:
+                numbers[by_anchor[anchor]] = i + 1
     return numbers
 
 
@@ -250,9 +272,14 @@ def build(html_dir: Path, out: Path, base_url: str | None = None) -> tuple[int, 
             print_file.write_text(doc, encoding="utf-8")
             t1 = time.perf_counter()
             page = _open(browser, print_file)
+            _mark_starts(page, order)
             _print(page, draft, final=False)  # where does each page of the book start?
+            _unmark(page)
             t2 = time.perf_counter()
             numbers = start_pages(draft, order)
+            missing = [name for name, _, _ in order if name not in numbers]
+            if missing:
+                raise SystemExit(f"the draft print does not show where these pages start: {missing}")
             page.evaluate("""numbers => document.querySelectorAll('.rb-toc-num').forEach(
                 s => { s.textContent = numbers[s.dataset.for] || ''; })""", numbers)  # type: ignore[attr-defined]
             out.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@
 var Scorer = {
   score: (result) => {
     const [docname, , , , score, , kind] = result;
-    const api = kind === "object" || docname === "api" || docname.startsWith("_modules/");
+    const api = kind === "object" || docname === "api" || docname.startsWith("api_") || docname.startsWith("_modules/");
     return api ? score - 1000 : score;
   },
   objNameMatch: 11,

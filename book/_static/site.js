@@ -15,3 +15,26 @@ document.addEventListener("DOMContentLoaded", () => {
       });
     });
 });
+
+/* A display equation wider than the column (on a phone) scrolls sideways inside its own box.
+   Keyboard readers must be able to scroll it too: such a box becomes focusable, with a name,
+   and stops being focusable when the window grows wide enough to show it whole. */
+(() => {
+  const mark = () => {
+    document.querySelectorAll('mjx-container[display="true"]').forEach((box) => {
+      const wide = box.scrollWidth > box.clientWidth + 1;
+      if (wide && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", "equation, scrolls sideways");
+      } else if (!wide && box.getAttribute("tabindex") === "0") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  };
+  document.addEventListener("DOMContentLoaded", mark);
+  let pending = 0;
+  window.addEventListener("resize", () => { cancelAnimationFrame(pending); pending = requestAnimationFrame(mark); });
+})();

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from bs4 import BeautifulSoup
 from nbclient import NotebookClient
 from sitekit import BUILD, HTML, NOTEBOOKS_ZIP, ROOT, chapters
 
@@ -91,16 +92,25 @@ def test_the_zip_holds_every_chapter_notebook() -> None:
 
 
 def test_figures_travel_with_the_notebooks() -> None:
-    """A {glue:figure} becomes the build's figure, attached to the Markdown cell that shows it."""
-    attached = 0
+    """Every figure a chapter shows is in its notebook download: as the output of the cell that drew
+    it, or (a ``{glue:figure}``) attached to the Markdown cell that shows it."""
+    total = 0
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
+        images = 0
         for c in nb.cells:
             for name, bundle in c.get("attachments", {}).items():
                 assert f"attachment:{name}" in c.source
                 assert any(m.startswith("image/") for m in bundle)
-                attached += 1
-    assert attached >= 5
+                images += 1
+            for out in c.get("outputs", []):
+                images += any(m.startswith("image/") for m in out.get("data", {}))
+        article = BeautifulSoup((HTML / f"{path.stem}.html").read_text(), "html.parser").select_one("article")
+        assert article is not None, path.stem
+        shown = len(article.select("img"))
+        assert images == shown, f"{path.stem}: the page shows {shown} figures, its notebook carries {images}"
+        total += shown
+    assert total >= 5, f"only {total} figures in the whole book"
 
 
 def _is_figure(text_plain: object) -> bool:

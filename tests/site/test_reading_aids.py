@@ -17,7 +17,7 @@ import pytest
 from bs4 import BeautifulSoup
 from sitekit import HTML, ROOT, Watched
 
-API = re.compile(r"(^|/)(api\.html|_modules/)")
+API = re.compile(r"(^|/)(api(_[a-z]+)?\.html|_modules/)")  # the API pages (ops; experiments) and module sources
 
 
 def _prompt_blocks() -> list[tuple[str, int]]:

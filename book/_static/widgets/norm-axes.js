@@ -100,7 +100,7 @@
     box.appendChild(controls);
     box.appendChild(sliders);
 
-    var grid = el("div", { "class": "rb-na-grid", role: "grid", "aria-label": "activations, rows are samples" });
+    var grid = el("div", { "class": "rb-na-grid", role: "group", "aria-label": "activations, rows are samples; arrow keys move between cells" });
     grid.style.gridTemplateColumns = "auto repeat(" + d + ", minmax(3.2em, 1fr))";
     grid.appendChild(el("span", { "class": "rb-na-head" }, ""));
     for (var j = 0; j < d; j++) grid.appendChild(el("span", { "class": "rb-na-head" }, "d" + j));
