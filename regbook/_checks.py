@@ -247,3 +247,144 @@ def check_float_dtype(name: str, value: object, *, allow_none: bool = True) -> t
     if not value.is_floating_point:
         raise TypeError(f"{name} must be a floating-point dtype (got {value})")
     return value
+
+
+def check_size_pair(name: str, value: object) -> tuple[int, int]:
+    """An output size ``(height, width)``: a list or tuple of exactly two ints in ``[1, 2**31 - 1]``."""
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
+        raise TypeError(f"{name} must be a pair (height, width) of ints (got {type(value).__name__} {value!r})")
+    if len(value) != 2:
+        raise ValueError(f"{name} must be a pair (height, width) of ints (got {len(value)} items: {value!r})")
+    return check_count(f"{name}[0]", value[0]), check_count(f"{name}[1]", value[1])
+
+
+def check_fits_dtype(name: str, value: float, dtype: torch.dtype) -> float:
+    """A finite real number that stays finite as a scalar of the floating ``dtype`` (no overflow to inf).
+
+    Python floats reach 1.8e308; a float32 tensor overflows past 3.4e38 and a
+    float16 one past 65504, and an infinite factor turns ``0 * factor`` into NaN.
+    """
+    out = check_real(name, value)
+    limit = torch.finfo(dtype).max
+    if abs(out) > limit:
+        raise ValueError(f"{name} must be within [-{limit:.4g}, {limit:.4g}], the range of {dtype} (got {out})")
+    return out
+
+
+def check_callable(name: str, value: object, *, allow_none: bool = False) -> object:
+    """A callable (``None`` too when ``allow_none``)."""
+    if value is None and allow_none:
+        return None
+    if not callable(value):
+        allowed = "callable or None" if allow_none else "callable"
+        raise TypeError(f"{name} must be {allowed} (got {type(value).__name__} {value!r})")
+    return value
+
+
+def check_seed_sequence(name: str, value: object, *, maximum: int = MAX_SEED) -> tuple[int, ...]:
+    """A non-empty list or tuple of distinct seeds, each an int in ``[0, maximum]``."""
+    items = check_sequence(name, value)
+    out = tuple(check_int(f"{name}[{i}]", s, minimum=0, maximum=maximum) for i, s in enumerate(items))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name} must be distinct (got {list(out)})")
+    return out
+
+
+def check_choices(name: str, value: object, choices: tuple[str, ...], *, distinct: bool = True) -> tuple[str, ...]:
+    """A non-empty list or tuple of strings from ``choices`` (each at most once when ``distinct``)."""
+    items = check_sequence(name, value)
+    for v in items:
+        if not isinstance(v, str) or v not in choices:
+            raise ValueError(f"{name} must be drawn from {choices} (got {v!r})")
+    out = tuple(str(v) for v in items)
+    if distinct and len(set(out)) != len(out):
+        raise ValueError(f"{name} must not repeat a name (got {list(out)})")
+    return out
+
+
+def check_size(name: str, value: object, *, allow_int: bool = True, min_dims: int = 1) -> tuple[int, ...]:
+    """A tensor shape: an int (one axis, when ``allow_int``) or a list, tuple or ``torch.Size`` of ints.
+
+    Every axis is in ``[1, 2**31 - 1]``, there are at least ``min_dims`` of them,
+    and their product (the number of entries a tensor of that shape holds) is at
+    most ``2**31 - 1``, so no shape asks for more memory than a machine has.
+    """
+    if isinstance(value, bool) or (isinstance(value, Integral) and not allow_int):
+        raise TypeError(f"{name} must be a list or tuple of ints (got {type(value).__name__} {value!r})")
+    dims: tuple[int, ...]
+    if isinstance(value, Integral):
+        dims = (check_count(name, value),)
+    elif isinstance(value, list | tuple | torch.Size):
+        dims = tuple(check_count(f"{name}[{i}]", d) for i, d in enumerate(value))
+    else:
+        allowed = "an int or a list or tuple of ints" if allow_int else "a list or tuple of ints"
+        raise TypeError(f"{name} must be {allowed} (got {type(value).__name__} {value!r})")
+    if len(dims) < min_dims:
+        raise ValueError(f"{name} must have at least {min_dims} dims (got {value!r})")
+    if math.prod(dims) > MAX_COUNT:
+        raise ValueError(f"{name} must describe at most {MAX_COUNT} entries in all (got {value!r})")
+    return dims
+
+
+def check_squares_fit(name: str, value: torch.Tensor) -> torch.Tensor:
+    """A floating-point tensor whose squared deviations fit the dtype its statistics are computed in.
+
+    Norm layers square deviations from the mean (and attention multiplies two linear
+    maps of its input); in float32 an entry above about ``9.2e18`` in magnitude
+    overflows such a square to inf and torch silently returns zeros or NaN.
+    Statistics of float16 and bfloat16 tensors are computed in float32. Meta and
+    empty tensors pass (nothing to measure).
+    """
+    if value.is_meta or value.numel() == 0:
+        return value
+    dtype = torch.float32 if value.dtype in (torch.float16, torch.bfloat16) else value.dtype
+    limit = math.sqrt(torch.finfo(dtype).max) / 2
+    biggest = float(value.detach().abs().amax())
+    if biggest > limit:
+        raise ValueError(f"{name} must have entries of magnitude <= {limit:.3g}, so that their squares "
+                         f"fit {dtype} (got max |{name}| = {biggest:.3g}); scale it down or use float64")
+    return value
+
+
+def check_not_meta(name: str, value: torch.Tensor) -> torch.Tensor:
+    """A tensor with values: a meta tensor is refused where the result is a number read from it.
+
+    Torch itself cannot turn a meta tensor into a Python number (``.item()`` raises);
+    a function returning floats says so with a ``ValueError`` naming the argument.
+    """
+    if value.is_meta:
+        raise ValueError(f"{name} must hold values to compute a number from (got a meta tensor, shape only)")
+    return value
+
+
+def check_optional_generator(name: str, value: object, like: torch.Tensor | None = None) -> torch.Generator | None:
+    """``None`` or a ``torch.Generator``; with ``like``, one of the device type torch draws ``like``'s values on.
+
+    Torch's random ops need a generator on the tensor's device (a CPU generator
+    cannot fill a CUDA tensor); meta tensors take any generator, as torch allows.
+    """
+    if value is None:
+        return None
+    gen = check_generator(name, value)
+    if like is not None and not like.is_meta and gen.device.type != like.device.type:
+        raise ValueError(f"{name} must be a generator on the device of the tensor it fills ({like.device.type}) "
+                         f"(got a {gen.device.type} generator)")
+    return gen
+
+
+def check_module_input(name: str, value: torch.Tensor, module: torch.nn.Module) -> torch.Tensor:
+    """A tensor with the dtype and device of ``module``'s parameters, as its linear layers require.
+
+    torch's layers refuse a float64 input to float32 weights, or a meta input to CPU
+    weights, with a ``RuntimeError`` deep inside; this names the argument instead.
+    A module without parameters accepts anything.
+    """
+    param = next(module.parameters(), None)
+    if param is None:
+        return value
+    if value.dtype != param.dtype:
+        raise TypeError(f"{name} must have the dtype of the module's parameters, {param.dtype} (got {value.dtype})")
+    if value.device != param.device:
+        raise ValueError(f"{name} must be on the device of the module's parameters, {param.device} "
+                         f"(got {value.device})")
+    return value

@@ -18,6 +18,24 @@ torchvision is not used; the formulas follow its conventions where it has
 them (grayscale weights 0.2989 / 0.587 / 0.114, RandomResizedCrop's
 ``scale`` and ``ratio``, RandAugment's 14 operations on a 0..30 magnitude
 scale).
+
+The contract every function here keeps:
+
+* ``x`` is a non-empty, floating-point :class:`torch.Tensor` with finite
+  entries, 3-D or 4-D, with 1 or 3 channels in dim -3 (3 where the function
+  needs RGB); integer tensors raise ``TypeError``, everything else
+  ``ValueError``. Results keep ``x``'s shape (the crops: its leading dims),
+  dtype and device. Random draws are made on the CPU from ``generator`` (a
+  :class:`torch.Generator`) and moved to ``x``'s device; a meta ``x`` gives a
+  meta result of the right shape.
+* Numbers are real numbers (a bool is not), finite and inside the range the
+  argument documents; a factor that would overflow ``x``'s dtype (past
+  3.4e38 for float32) is refused rather than turned into ``inf`` and NaN.
+  Counts and sizes are ints (not bools) up to ``2**31 - 1``; pairs are lists
+  or tuples of two items.
+* Nothing passed in is mutated, except that the generator advances. Every
+  check runs before anything is drawn, and its ``TypeError`` or
+  ``ValueError`` names the argument, the allowed range and the value.
 """
 
 from __future__ import annotations
@@ -28,12 +46,14 @@ import torch
 import torch.nn.functional as F
 
 from regbook._checks import (
+    check_count,
+    check_fits_dtype,
     check_float_tensor,
     check_generator,
     check_in_range,
     check_int,
     check_nonnegative,
-    check_real,
+    check_size_pair,
 )
 
 __all__ = [
@@ -162,7 +182,7 @@ def random_horizontal_flip(x: torch.Tensor, *, p: float = 0.5, generator: torch.
     p = check_in_range("p", p, 0.0, 1.0)
     check_generator("generator", generator)
     xb, single = _batched(x)
-    flip = (torch.rand(xb.shape[0], generator=generator) < p).reshape(-1, 1, 1, 1)
+    flip = (torch.rand(xb.shape[0], generator=generator) < p).reshape(-1, 1, 1, 1).to(x.device)
     return _unbatched(torch.where(flip, xb.flip(-1), xb), single)
 
 
@@ -173,15 +193,16 @@ def resized_crop(
 
     Args:
         x: Image ``(C, H, W)`` or batch ``(N, C, H, W)``.
-        top, left: Corner of the box, in pixels.
-        height, width: Size of the box, at least 1, inside the image.
-        size: Output ``(height, width)``.
+        top, left: Corner of the box, in pixels, ints >= 0.
+        height, width: Size of the box, ints >= 1, inside the image.
+        size: Output ``(height, width)``: a list or tuple of two ints in [1, 2**31 - 1].
 
     Returns:
         ``(C, *size)`` or ``(N, C, *size)``.
 
     Raises:
-        ValueError: If the box leaves the image.
+        TypeError: If ``x`` is not a float tensor, a box coordinate is not an int or ``size`` not a pair.
+        ValueError: If the box leaves the image, or a size is out of range.
 
     >>> x = torch.arange(16.0).reshape(1, 4, 4) / 15
     >>> [round(v * 15, 4) for v in resized_crop(x, 1, 1, 2, 2, size=(2, 2)).flatten().tolist()]
@@ -195,8 +216,7 @@ def resized_crop(
     width = check_int("width", width, minimum=1)
     if top + height > H or left + width > W:
         raise ValueError(f"box (top={top}, left={left}, height={height}, width={width}) must lie inside {H}x{W}")
-    out_h = check_int("size[0]", size[0], minimum=1)
-    out_w = check_int("size[1]", size[1], minimum=1)
+    out_h, out_w = check_size_pair("size", size)
     xb, single = _batched(x)
     crop = xb[..., top : top + height, left : left + width]
     if (height, width) == (out_h, out_w):
@@ -248,9 +268,9 @@ def random_resized_crop(
 
     Args:
         x: Image ``(C, H, W)`` or batch ``(N, C, H, W)``; each image gets its own box.
-        size: Output ``(height, width)``; default: the input's.
-        scale: Range of the box's area fraction, inside (0, 1].
-        ratio: Range of the box's width / height, positive.
+        size: Output ``(height, width)``, two ints in [1, 2**31 - 1]; default: the input's.
+        scale: Range ``(lo, hi)`` of the box's area fraction, ``0 < lo <= hi <= 1``.
+        ratio: Range ``(lo, hi)`` of the box's width / height, ``1e-6 <= lo <= hi <= 1e6``.
         generator: Source of randomness.
 
     Returns:
@@ -267,12 +287,7 @@ def random_resized_crop(
     r_lo, r_hi = _check_pair("ratio", ratio, 1e-6, 1e6)
     check_generator("generator", generator)
     H, W = x.shape[-2:]
-    if size is None:
-        out_size = (H, W)
-    else:
-        if not isinstance(size, tuple | list) or len(size) != 2:
-            raise TypeError(f"size must be a pair (height, width) (got {size!r})")
-        out_size = (check_int("size[0]", size[0], minimum=1), check_int("size[1]", size[1], minimum=1))
+    out_size = (H, W) if size is None else check_size_pair("size", size)
     xb, single = _batched(x)
     outs = [
         resized_crop(img, *_crop_box(H, W, (lo, hi), (r_lo, r_hi), generator), size=out_size) for img in xb
@@ -289,9 +304,14 @@ def _affine(x: torch.Tensor, A: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     ``n_in = S^{-1} A^{-1} S n_out - S^{-1} A^{-1} t``. Outside pixels are 0.
     """
     N, _, H, W = x.shape
-    S = torch.tensor([[W / 2, 0.0], [0.0, H / 2]], dtype=torch.float64)
+    S = torch.tensor([[W / 2, 0.0], [0.0, H / 2]], dtype=torch.float64, device=x.device)
     S_inv = torch.linalg.inv(S)
-    A_inv = torch.linalg.inv(A.to(torch.float64))
+    A_inv = torch.linalg.inv(A.to(device=x.device, dtype=torch.float64))
+    # A shift of more than the image's extent moves it out of view whatever its size; capping it keeps
+    # the sampling grid finite in x's dtype (a shift of 1e300 pixels would overflow float32 to inf, and
+    # grid_sample turns an infinite grid into NaN) without changing any output.
+    bound = 1e6 * (H + W)
+    t = t.to(device=x.device).clamp(-bound, bound)
     # warp-start
     lin = S_inv @ A_inv @ S
     shift = -(S_inv @ A_inv @ t.to(torch.float64).unsqueeze(-1))
@@ -320,17 +340,18 @@ def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
 
     Args:
         x: Image ``(C, H, W)`` or batch ``(N, C, H, W)``.
-        degrees: Angle :math:`\theta` in degrees (positive: counter-clockwise).
+        degrees: Angle :math:`\theta` in degrees (positive: counter-clockwise), a finite real
+            number within the range of torch's default dtype.
 
     Returns:
-        Same shape; pixels that come from outside the image are 0.
+        Same shape, values clipped to [0, 1]; pixels that come from outside the image are 0.
 
     >>> x = torch.tensor([[[1.0, 0.0], [0.0, 0.0]]])   # top-left pixel lit
     >>> [[round(v, 6) for v in row] for row in rotate(x, 90)[0].tolist()]   # -> bottom-left
     [[0.0, 0.0], [1.0, 0.0]]
     """
     x = _check_image(x)
-    angle = check_real("degrees", degrees)
+    angle = check_fits_dtype("degrees", degrees, torch.get_default_dtype())
     xb, single = _batched(x)
     n = xb.shape[0]
     A = _rotation_matrix(torch.full((n,), angle))
@@ -339,6 +360,14 @@ def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
 
 def random_rotation(x: torch.Tensor, *, degrees: float = 15.0, generator: torch.Generator) -> torch.Tensor:
     r"""Rotate each image by its own angle :math:`\theta \sim U(-d, d)`.
+
+    Args:
+        x: Image ``(C, H, W)`` or batch ``(N, C, H, W)``.
+        degrees: Largest angle :math:`d`, a real number in [0, 180].
+        generator: Source of randomness (one draw per image).
+
+    Returns:
+        Same shape, values clipped to [0, 1].
 
     >>> g = torch.Generator().manual_seed(0)
     >>> tuple(random_rotation(torch.rand(4, 1, 8, 8), degrees=15, generator=g).shape)
@@ -370,7 +399,8 @@ def random_affine(
     Args:
         x: Image ``(C, H, W)`` or batch ``(N, C, H, W)``.
         degrees: Largest rotation :math:`d`, in [0, 180].
-        translate: Largest shift :math:`t` in pixels, >= 0.
+        translate: Largest shift :math:`t` in pixels, a finite real number >= 0 (a shift past
+            the image's extent gives a black image, however large).
         scale: Range of the zoom factor, inside [0.1, 10].
         generator: Source of randomness.
 
@@ -441,13 +471,13 @@ def adjust_brightness(x: torch.Tensor, factor: float) -> torch.Tensor:
 
     Args:
         x: Image ``(C, H, W)`` or batch ``(N, C, H, W)``.
-        factor: :math:`f \ge 0`; 0 gives black, 1 the original.
+        factor: :math:`f \ge 0`, within the range of ``x``'s dtype; 0 gives black, 1 the original.
 
     >>> [round(v, 6) for v in adjust_brightness(torch.tensor([[[0.2, 0.6, 0.8]]]), 1.5).flatten().tolist()]
     [0.3, 0.9, 1.0]
     """
     x = _check_image(x)
-    f = check_nonnegative("factor", factor)
+    f = check_fits_dtype("factor", check_nonnegative("factor", factor), x.dtype)
     return _brightness(x, torch.tensor(f, dtype=x.dtype))
 
 
@@ -456,11 +486,15 @@ def adjust_contrast(x: torch.Tensor, factor: float) -> torch.Tensor:
 
     For RGB, :math:`\mu` is the mean of the grayscale image (torchvision's rule).
 
+    Args:
+        x: Image ``(C, H, W)`` or batch ``(N, C, H, W)``.
+        factor: :math:`f \ge 0`, within the range of ``x``'s dtype; 0 gives flat grey, 1 the original.
+
     >>> [round(v, 4) for v in adjust_contrast(torch.tensor([[[0.2, 0.6]]]), 0.5).flatten().tolist()]
     [0.3, 0.5]
     """
     x = _check_image(x)
-    f = check_nonnegative("factor", factor)
+    f = check_fits_dtype("factor", check_nonnegative("factor", factor), x.dtype)
     return _contrast(x, torch.tensor(f, dtype=x.dtype))
 
 
@@ -469,11 +503,15 @@ def adjust_saturation(x: torch.Tensor, factor: float) -> torch.Tensor:
 
     ``factor`` 0 gives a grayscale image, 1 the original. Identity for 1-channel images.
 
+    Args:
+        x: Image ``(C, H, W)`` or batch ``(N, C, H, W)``.
+        factor: :math:`f \ge 0`, within the range of ``x``'s dtype.
+
     >>> [round(v, 6) for v in adjust_saturation(torch.tensor([[[1.0]], [[0.0]], [[0.0]]]), 0.0).flatten().tolist()]
     [0.2989, 0.2989, 0.2989]
     """
     x = _check_image(x)
-    f = check_nonnegative("factor", factor)
+    f = check_fits_dtype("factor", check_nonnegative("factor", factor), x.dtype)
     return _saturation(x, torch.tensor(f, dtype=x.dtype))
 
 
@@ -569,7 +607,7 @@ def color_jitter(
 
     Args:
         x: Image ``(C, H, W)`` or batch ``(N, C, H, W)``.
-        brightness, contrast, saturation: Jitter strengths, >= 0.
+        brightness, contrast, saturation: Jitter strengths, >= 0, within the range of ``x``'s dtype.
         hue: Hue jitter in turns, in [0, 0.5].
         generator: Source of randomness.
 
@@ -580,9 +618,8 @@ def color_jitter(
     """
     x = _check_image(x)
     strengths = [
-        check_nonnegative("brightness", brightness),
-        check_nonnegative("contrast", contrast),
-        check_nonnegative("saturation", saturation),
+        check_fits_dtype(name, check_nonnegative(name, value), x.dtype)
+        for name, value in (("brightness", brightness), ("contrast", contrast), ("saturation", saturation))
     ]
     h = check_in_range("hue", hue, 0.0, 0.5)
     check_generator("generator", generator)
@@ -688,13 +725,19 @@ def cutout(x: torch.Tensor, *, size: int, value: float = 0.0, generator: torch.G
     smaller than ``size**2`` (the paper's choice: the model then also sees
     partly occluded and unoccluded images).
 
+    Args:
+        x: Image ``(C, H, W)`` or batch ``(N, C, H, W)``; one square per image.
+        size: Side of the square, an int in [1, 2**31 - 1].
+        value: Fill value in [0, 1].
+        generator: Source of randomness.
+
     >>> g = torch.Generator().manual_seed(0)
     >>> out = cutout(torch.ones(1, 8, 8), size=4, generator=g)
     >>> 0 < int((out == 0).sum()) <= 16
     True
     """
     x = _check_image(x)
-    size = check_int("size", size, minimum=1)
+    size = check_count("size", size)
     fill = check_in_range("value", value, 0.0, 1.0)
     check_generator("generator", generator)
     xb, single = _batched(x)
@@ -717,7 +760,7 @@ def cutout(x: torch.Tensor, *, size: int, value: float = 0.0, generator: torch.G
 def _sharpness(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
     """Blend with a 3×3 smoothed copy (PIL's SMOOTH kernel), borders kept."""
     C = x.shape[1]
-    k = torch.tensor([[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]], dtype=x.dtype) / 13
+    k = torch.tensor([[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]], dtype=x.dtype, device=x.device) / 13
     blurred = F.conv2d(x, k.expand(C, 1, 3, 3), padding=1, groups=C)
     interior = torch.zeros_like(x, dtype=torch.bool)
     interior[..., 1:-1, 1:-1] = True
@@ -749,7 +792,7 @@ def _equalize(x: torch.Tensor) -> torch.Tensor:
     q = (x * 255).round().long()
     N, C = q.shape[:2]
     flat = q.reshape(N * C, -1)
-    hist = torch.zeros(N * C, 256, dtype=torch.long).scatter_add_(1, flat, torch.ones_like(flat))
+    hist = torch.zeros(N * C, 256, dtype=torch.long, device=x.device).scatter_add_(1, flat, torch.ones_like(flat))
     last = 255 - torch.flip(hist, [1]).ne(0).long().argmax(1)  # index of the last non-empty bin
     step = (hist.sum(1) - hist.gather(1, last.unsqueeze(1)).squeeze(1)) // 255
     cdf = torch.cumsum(hist, 1)
@@ -783,7 +826,7 @@ def _apply_op(x: torch.Tensor, op: str, magnitude: float, sign: torch.Tensor) ->
     if op == "rotate":
         return _affine(x, _rotation_matrix(30.0 * frac * s), zero).clamp(0, 1)
     if op in ("brightness", "color", "contrast", "sharpness"):
-        f = (1 + 0.9 * frac * s).to(x.dtype).reshape(n, 1, 1, 1)
+        f = (1 + 0.9 * frac * s).to(device=x.device, dtype=x.dtype).reshape(n, 1, 1, 1)
         fn = {"brightness": _brightness, "color": _saturation, "contrast": _contrast, "sharpness": _sharpness}[op]
         return fn(x, f)
     if op == "posterize":
@@ -813,7 +856,7 @@ def randaugment(x: torch.Tensor, *, num_ops: int = 2, magnitude: float = 9, gene
 
     Args:
         x: Image ``(C, H, W)`` or batch ``(N, C, H, W)``, float in [0, 1], C in {1, 3}.
-        num_ops: :math:`N \ge 0`, operations per image.
+        num_ops: :math:`N`, operations per image, an int in [0, 2**31 - 1].
         magnitude: :math:`M` in [0, 30].
         generator: Source of randomness.
 
@@ -833,7 +876,7 @@ def randaugment(x: torch.Tensor, *, num_ops: int = 2, magnitude: float = 9, gene
     ((4, 3, 16, 16), torch.float32, True, True)
     """
     x = _check_image(x)
-    num_ops = check_int("num_ops", num_ops, minimum=0)
+    num_ops = check_count("num_ops", num_ops, minimum=0)
     m = check_in_range("magnitude", magnitude, 0.0, 30.0)
     check_generator("generator", generator)
     xb, single = _batched(x)
@@ -854,6 +897,10 @@ def randaugment(x: torch.Tensor, *, num_ops: int = 2, magnitude: float = 9, gene
 class RandAugment(torch.nn.Module):
     """Module wrapper of :func:`randaugment`, with torchvision's argument names.
 
+    The arguments are checked here, as :func:`randaugment` checks them
+    (``num_ops`` an int in [0, 2**31 - 1], ``magnitude`` in [0, 30], ``generator``
+    a :class:`torch.Generator`); each call of the module advances the generator.
+
     >>> aug = RandAugment(num_ops=2, magnitude=9, generator=torch.Generator().manual_seed(0))
     >>> tuple(aug(torch.rand(3, 8, 8)).shape)
     (3, 8, 8)
@@ -861,7 +908,7 @@ class RandAugment(torch.nn.Module):
 
     def __init__(self, num_ops: int = 2, magnitude: float = 9, *, generator: torch.Generator) -> None:
         super().__init__()
-        self.num_ops = check_int("num_ops", num_ops, minimum=0)
+        self.num_ops = check_count("num_ops", num_ops, minimum=0)
         self.magnitude = check_in_range("magnitude", magnitude, 0.0, 30.0)
         self.generator = check_generator("generator", generator)
 

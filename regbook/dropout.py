@@ -32,7 +32,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from regbook._checks import check_float_tensor, check_in_range, check_same_shape
+from regbook._checks import (
+    check_bool,
+    check_fits_dtype,
+    check_float_tensor,
+    check_in_range,
+    check_optional_generator,
+    check_same_device,
+    check_same_shape,
+)
 
 __all__ = [
     "Dropout",
@@ -83,10 +91,12 @@ def keep_probability(*, keep_prob: float | None = None, drop_prob: float | None 
     # convention-end
 
 
-def _check_training(training: object) -> bool:
-    if not isinstance(training, bool):
-        raise TypeError(f"training must be a bool (got {type(training).__name__} {training!r})")
-    return training
+def _scaled_keep_probability(keep_prob: float | None, drop_prob: float | None, dtype: torch.dtype) -> float:
+    """:func:`keep_probability`, and a scale :math:`1/q` that stays finite in ``dtype`` (a tiny ``keep_prob``
+    would turn every survivor into inf, and ``0 * inf`` into NaN)."""
+    q = keep_probability(keep_prob=keep_prob, drop_prob=drop_prob)
+    check_fits_dtype("1/keep_prob" if keep_prob is not None else "1/(1 - drop_prob)", 1.0 / q, dtype)
+    return q
 
 
 # ---------------------------------------------------------------------------
@@ -103,18 +113,26 @@ def dropout_mask(
 ) -> torch.Tensor:
     r"""A Bernoulli keep-mask :math:`m_i \sim \operatorname{Bernoulli}(q)` shaped like ``like``.
 
+    The mask is drawn in row-major order whatever ``like``'s memory layout, so
+    a non-contiguous ``like`` gets the same mask as a contiguous copy.
+
     Args:
-        like: Any floating tensor; the mask takes its shape, dtype and device.
+        like: A non-empty floating :class:`torch.Tensor` with finite entries (or a
+            meta tensor); the mask takes its shape, dtype and device.
         keep_prob: Keep probability :math:`q \in (0, 1]` (give this or ``drop_prob``).
         drop_prob: Drop probability :math:`1 - q \in [0, 1)`.
-        generator: Source of randomness; ``None`` means torch's default generator.
+        generator: A :class:`torch.Generator` on ``like``'s device type, the source
+            of randomness; ``None`` means torch's default generator.
 
     Returns:
-        A tensor of zeros and ones with the shape and dtype of ``like``.
+        A new contiguous tensor of zeros and ones with the shape, dtype and device
+        of ``like``. Mutates only ``generator`` (or the default generator), by the draw.
 
     Raises:
-        ValueError: See :func:`keep_probability`.
-        TypeError: If ``like`` is not a floating tensor.
+        ValueError: See :func:`keep_probability`; also if ``like`` is empty or not
+            finite, or ``generator`` is on another device type.
+        TypeError: If ``like`` is not a floating tensor or ``generator`` not a
+            :class:`torch.Generator`.
 
     Shape:
         Same as ``like``.
@@ -125,7 +143,8 @@ def dropout_mask(
     """
     check_float_tensor("like", like)
     q = keep_probability(keep_prob=keep_prob, drop_prob=drop_prob)
-    return torch.empty_like(like).bernoulli_(q, generator=generator)
+    check_optional_generator("generator", generator, like)
+    return torch.empty_like(like, memory_format=torch.contiguous_format).bernoulli_(q, generator=generator)
 
 
 def apply_mask(
@@ -141,17 +160,24 @@ def apply_mask(
     nearest to :math:`1/q`, exactly as :func:`torch.nn.functional.dropout` does.
 
     Args:
-        h: Activations, floating point, any shape.
-        mask: Keep-mask of the same shape, entries 0 or 1 (bool or numeric).
-        keep_prob: Keep probability :math:`q \in (0, 1]` (give this or ``drop_prob``).
+        h: Activations, a non-empty floating :class:`torch.Tensor` with finite
+            entries, any shape, dtype and device (meta too).
+        mask: Keep-mask :class:`torch.Tensor` of the same shape on the same device,
+            entries 0 or 1 (bool or numeric).
+        keep_prob: Keep probability :math:`q \in (0, 1]` (give this or ``drop_prob``),
+            with :math:`1/q` representable in ``h``'s dtype.
         drop_prob: Drop probability :math:`1 - q \in [0, 1)`.
 
     Returns:
-        :math:`h \odot m / q`, a new tensor of ``h``'s shape and dtype.
+        :math:`h \odot m / q`, a new tensor of ``h``'s shape, dtype and device
+        (the values of ``torch.ops.aten.native_dropout_backward(h, mask, 1/q)``).
+        Nothing is mutated.
 
     Raises:
-        ValueError: If the shapes differ, the mask has entries other than 0 and 1,
-            or the probabilities are invalid (see :func:`keep_probability`).
+        ValueError: If the shapes or devices differ, the mask has entries other
+            than 0 and 1, ``h`` is empty or not finite, or the probabilities are
+            invalid (see :func:`keep_probability`; also a :math:`1/q` that
+            overflows ``h``'s dtype).
         TypeError: If ``h`` is not a floating tensor or ``mask`` is not a tensor.
 
     Shape:
@@ -167,10 +193,11 @@ def apply_mask(
     if not isinstance(mask, torch.Tensor):
         raise TypeError(f"mask must be a torch.Tensor (got {type(mask).__name__})")
     check_same_shape("h", h, "mask", mask)
-    if not bool(((mask == 0) | (mask == 1)).all()):
+    check_same_device("mask", mask, "h", h)
+    if not mask.is_meta and not bool(((mask == 0) | (mask == 1)).all()):
         bad = mask[(mask != 0) & (mask != 1)].flatten()[0].item()
         raise ValueError(f"mask must contain only 0 and 1 (got {bad!r})")
-    q = keep_probability(keep_prob=keep_prob, drop_prob=drop_prob)
+    q = _scaled_keep_probability(keep_prob, drop_prob, h.dtype)
     return h * (mask.to(h.dtype) / q)
 
 
@@ -198,18 +225,28 @@ def dropout(
     same layer), and the randomness comes from ``generator``.
 
     Args:
-        h: Activations, floating point, any shape.
-        keep_prob: Keep probability :math:`q \in (0, 1]` (give this or ``drop_prob``).
+        h: Activations, a non-empty floating :class:`torch.Tensor` with finite
+            entries, any shape, dtype and device (meta too).
+        keep_prob: Keep probability :math:`q \in (0, 1]` (give this or ``drop_prob``),
+            with :math:`1/q` representable in ``h``'s dtype.
         drop_prob: Drop probability :math:`1 - q \in [0, 1)`, as in ``nn.Dropout(p)``.
         training: ``True`` samples a mask and rescales; ``False`` returns ``h`` unchanged.
-        generator: Source of randomness; ``None`` means torch's default generator.
+        generator: A :class:`torch.Generator` on ``h``'s device type, the source of
+            randomness; ``None`` means torch's default generator.
 
     Returns:
-        A new tensor in training; the input tensor itself in evaluation (as torch does).
+        A new tensor in training (``h``'s shape, dtype and device; the values of
+        :func:`torch.nn.functional.dropout` drawn from the same generator state);
+        the input tensor itself in evaluation (as torch does). In training the
+        mask is drawn in row-major order whatever ``h``'s memory layout. Mutates
+        only ``generator`` (or the default generator), by the draw, in training.
 
     Raises:
-        ValueError: See :func:`keep_probability`.
-        TypeError: If ``h`` is not a floating tensor or ``training`` is not a bool.
+        ValueError: See :func:`keep_probability` (also a :math:`1/q` that overflows
+            ``h``'s dtype); also if ``h`` is empty or not finite, or ``generator``
+            is on another device type.
+        TypeError: If ``h`` is not a floating tensor, ``training`` is not a bool or
+            ``generator`` not a :class:`torch.Generator`.
 
     Shape:
         Output has the shape of ``h``; every unit gets its own mask entry.
@@ -222,11 +259,14 @@ def dropout(
     True
     """
     check_float_tensor("h", h)
-    q = keep_probability(keep_prob=keep_prob, drop_prob=drop_prob)
+    q = _scaled_keep_probability(keep_prob, drop_prob, h.dtype)
+    training = check_bool("training", training)
+    check_optional_generator("generator", generator, h)
     # dropout-start
-    if not _check_training(training):
+    if not training:
         return h                                                   # evaluation: h, untouched
-    mask = torch.empty_like(h).bernoulli_(q, generator=generator)  # m_i ~ Bernoulli(q)
+    mask = torch.empty_like(h, memory_format=torch.contiguous_format)
+    mask.bernoulli_(q, generator=generator)                        # m_i ~ Bernoulli(q)
     return h * (mask / q)                                          # (h ⊙ m) / q
     # dropout-end
 
@@ -240,10 +280,14 @@ class Dropout(nn.Module):
     ``p = 1`` drops everything and returns zeros in training, as torch does.
 
     Args:
-        p: Drop probability in :math:`[0, 1]`.
-        generator: Source of randomness; ``None`` means torch's default generator.
+        p: Drop probability in :math:`[0, 1]`, a real number (kept as a float).
+        generator: A :class:`torch.Generator`, the source of randomness (kept, not
+            copied: each training-mode call advances it); ``None`` means torch's
+            default generator.
 
     Raises:
+        TypeError: If ``p`` is not a real number or ``generator`` not a
+            :class:`torch.Generator` or ``None``.
         ValueError: If ``p`` is outside :math:`[0, 1]`.
 
     Shape:
@@ -257,11 +301,28 @@ class Dropout(nn.Module):
     def __init__(self, p: float = 0.5, *, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.p = check_in_range("p", p, 0.0, 1.0)
-        self.generator = generator
+        self.generator = check_optional_generator("generator", generator)
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
-        """Drop and rescale in training mode; identity in evaluation mode."""
+        """Drop and rescale in training mode; identity in evaluation mode.
+
+        Args:
+            input: A non-empty floating :class:`torch.Tensor` with finite entries,
+                any shape, dtype and device (meta too); the module's generator
+                must be on its device type.
+
+        Returns:
+            In training, a new tensor with :class:`torch.nn.Dropout`'s values for
+            the same generator state (zeros for ``p = 1``); in evaluation, ``input``
+            itself. Mutates only the generator, by the draw, in training.
+
+        Raises:
+            TypeError: If ``input`` is not a floating tensor.
+            ValueError: If ``input`` is empty or not finite, or the generator is on
+                another device type.
+        """
         check_float_tensor("input", input)
+        check_optional_generator("generator", self.generator, input)
         # layer-start
         if not self.training:             # set by model.eval(), never by torch.no_grad()
             return input

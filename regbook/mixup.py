@@ -19,6 +19,16 @@ ordinary cross-entropies:
 
 All randomness (λ, the partner permutation, the box) comes from an explicit
 :class:`torch.Generator`; the global RNG is never touched.
+
+The contract every function here keeps: inputs are non-empty floating-point
+:class:`torch.Tensor` objects with finite entries and class indices are 1-D
+int64 tensors (values in ``[0, K - 1]`` where ``K`` is known; on the device of
+the scores or of each other where they are combined, else ``ValueError``). A
+meta input gives a meta result of the right shape. Numbers are real
+numbers (a bool is not), finite and in the documented range; sizes and class
+counts are ints up to ``2**31 - 1``. Nothing passed in is mutated except that
+the generator advances; every check runs before anything is drawn, and its
+``TypeError`` or ``ValueError`` names the argument and the allowed range.
 """
 
 from __future__ import annotations
@@ -30,11 +40,13 @@ import torch.nn.functional as F
 
 from regbook._checks import (
     check_class_indices,
+    check_count,
+    check_float_dtype,
     check_float_tensor,
     check_generator,
     check_in_range,
-    check_int,
     check_positive,
+    check_same_device,
 )
 
 __all__ = [
@@ -185,20 +197,24 @@ def cutmix_box(height: int, width: int, lam: float, *, generator: torch.Generato
     down and clipping both make the pasted area differ from :math:`1-\lambda`.
 
     Args:
-        height, width: Image size, >= 1.
-        lam: Nominal λ in [0, 1].
-        generator: Source of randomness for the centre.
+        height, width: Image size, ints in [1, 2**31 - 1].
+        lam: Nominal λ, a real number in [0, 1].
+        generator: Source of randomness for the centre (:class:`torch.Generator`); advanced by two draws.
 
     Returns:
         ``(y1, y2, x1, x2)``: rows ``y1:y2`` and columns ``x1:x2`` are pasted.
+
+    Raises:
+        TypeError: If a size is not an int, ``lam`` not a real number or ``generator`` not a Generator.
+        ValueError: If a size or ``lam`` is out of range (before anything is drawn).
 
     >>> g = torch.Generator().manual_seed(0)
     >>> y1, y2, x1, x2 = cutmix_box(32, 32, 0.75, generator=g)   # nominal box 16 x 16
     >>> 0 <= y1 <= y2 <= 32 and 0 <= x1 <= x2 <= 32 and (y2 - y1) <= 16
     True
     """
-    H = check_int("height", height, minimum=1)
-    W = check_int("width", width, minimum=1)
+    H = check_count("height", height)
+    W = check_count("width", width)
     lam = check_in_range("lam", lam, 0.0, 1.0)
     check_generator("generator", generator)
     # box-start
@@ -271,27 +287,33 @@ def mix_labels(
     r"""The soft label :math:`\lambda\,\mathrm{onehot}(y_a) + (1-\lambda)\,\mathrm{onehot}(y_b)`.
 
     Args:
-        y_a, y_b: Class indices ``(N,)``, int64.
-        lam: λ in [0, 1].
-        num_classes: Number of classes K >= 2.
-        dtype: Floating dtype of the result.
+        y_a, y_b: Class indices ``(N,)``, int64, values in [0, K - 1], on one device.
+        lam: λ, a real number in [0, 1].
+        num_classes: Number of classes K, an int in [2, 2**31 - 1].
+        dtype: Floating ``torch.dtype`` of the result.
 
     Returns:
-        ``(N, K)`` rows that sum to 1.
+        ``(N, K)`` rows that sum to 1, of ``dtype``, on the device of ``y_a``. Nothing is mutated.
+
+    Raises:
+        TypeError: If ``y_a``/``y_b`` are not int64 tensors, ``lam`` is not a real number,
+            ``num_classes`` not an int or ``dtype`` not a floating ``torch.dtype``.
+        ValueError: If the shapes or devices differ, an index is outside [0, K - 1], or
+            ``lam``/``num_classes`` is out of range.
 
     The lecture's cat (class 0) and dog (class 1) with λ = 0.7:
 
     >>> [round(v, 6) for v in mix_labels(torch.tensor([0]), torch.tensor([1]), 0.7, num_classes=2)[0].tolist()]
     [0.7, 0.3]
     """
-    y_a = check_class_indices("y_a", y_a)
-    y_b = check_class_indices("y_b", y_b)
+    k = check_count("num_classes", num_classes, minimum=2)
+    y_a = check_class_indices("y_a", y_a, num_classes=k)
+    y_b = check_class_indices("y_b", y_b, num_classes=k)
     if y_a.shape != y_b.shape:
         raise ValueError(f"y_a and y_b must have the same shape (got {tuple(y_a.shape)} and {tuple(y_b.shape)})")
+    check_same_device("y_b", y_b, "y_a", y_a)
     lam = check_in_range("lam", lam, 0.0, 1.0)
-    k = check_int("num_classes", num_classes, minimum=2)
-    if not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating-point dtype (got {dtype})")
+    check_float_dtype("dtype", dtype, allow_none=False)
     return lam * F.one_hot(y_a, k).to(dtype) + (1 - lam) * F.one_hot(y_b, k).to(dtype)
 
 
@@ -304,21 +326,30 @@ def mixed_loss(
     because cross-entropy is linear in its target.
 
     Args:
-        logits: ``(N, K)`` scores.
-        y_a, y_b: Class indices ``(N,)``, int64.
-        lam: λ in [0, 1].
-        label_smoothing: Passed to :func:`torch.nn.functional.cross_entropy`, in [0, 1].
+        logits: ``(N, K)`` scores, floating point, finite, non-empty.
+        y_a, y_b: Class indices ``(N,)``, int64, values in [0, K - 1], on the device of ``logits``.
+        lam: λ, a real number in [0, 1].
+        label_smoothing: Passed to :func:`torch.nn.functional.cross_entropy`, a real number in [0, 1].
 
     Returns:
-        A 0-d tensor, the batch mean.
+        A 0-d tensor, the batch mean, of the dtype and device of ``logits`` (differentiable
+        with respect to ``logits``). Nothing is mutated.
+
+    Raises:
+        TypeError: If ``logits`` is not a floating tensor, ``y_a``/``y_b`` not int64 tensors, or
+            ``lam``/``label_smoothing`` not real numbers.
+        ValueError: If ``logits`` is not 2-D, empty or not finite, the batch sizes or devices
+            differ, an index is outside [0, K - 1], or a number is out of range.
 
     >>> logits = torch.tensor([[2.0, 0.0]])
     >>> round(mixed_loss(logits, torch.tensor([0]), torch.tensor([1]), 0.7).item(), 4)
     0.7269
     """
     logits = check_float_tensor("logits", logits, ndim=2)
-    y_a = check_class_indices("y_a", y_a)
-    y_b = check_class_indices("y_b", y_b)
+    y_a = check_class_indices("y_a", y_a, num_classes=logits.shape[1])
+    y_b = check_class_indices("y_b", y_b, num_classes=logits.shape[1])
+    check_same_device("y_a", y_a, "logits", logits)
+    check_same_device("y_b", y_b, "logits", logits)
     if not (y_a.shape[0] == y_b.shape[0] == logits.shape[0]):
         raise ValueError(
             f"logits, y_a and y_b must have the same batch size (got {logits.shape[0]}, {y_a.shape[0]}, {y_b.shape[0]})"

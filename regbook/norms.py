@@ -29,11 +29,22 @@ catastrophically when the mean is large compared with the spread.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral
 
 import torch
 from torch import nn
 
-from regbook._checks import check_choice, check_float_tensor, check_int, check_positive
+from regbook._checks import (
+    check_bool,
+    check_choice,
+    check_count,
+    check_float_tensor,
+    check_int,
+    check_positive,
+    check_same_device,
+    check_size,
+    check_squares_fit,
+)
 
 __all__ = [
     "KINDS",
@@ -60,13 +71,17 @@ def _check_eps(eps: object) -> float:
 def _check_shape(normalized_shape: object) -> tuple[int, ...]:
     if isinstance(normalized_shape, bool):
         raise TypeError(f"normalized_shape must be an int or a sequence of ints (got bool {normalized_shape!r})")
-    if isinstance(normalized_shape, int):
-        return (check_int("normalized_shape", normalized_shape, minimum=1),)
-    if not isinstance(normalized_shape, (tuple, list, torch.Size)) or len(normalized_shape) == 0:
+    if not isinstance(normalized_shape, Integral) and (
+            not isinstance(normalized_shape, tuple | list | torch.Size) or len(normalized_shape) == 0):
         raise TypeError(
             f"normalized_shape must be an int or a non-empty sequence of ints (got {normalized_shape!r})"
         )
-    return tuple(check_int("normalized_shape", d, minimum=1) for d in normalized_shape)
+    return check_size("normalized_shape", normalized_shape)
+
+
+def _check_input(x: object) -> torch.Tensor:
+    """A finite, non-empty floating-point tensor whose squared deviations fit its compute dtype."""
+    return check_squares_fit("x", check_float_tensor("x", x))
 
 
 def _check_trailing(x: torch.Tensor, shape: tuple[int, ...]) -> None:
@@ -77,12 +92,14 @@ def _check_trailing(x: torch.Tensor, shape: tuple[int, ...]) -> None:
         )
 
 
-def _check_param(name: str, p: torch.Tensor | None, shape: tuple[int, ...]) -> None:
+def _check_param(name: str, p: object, shape: tuple[int, ...], what: str, x: torch.Tensor) -> None:
+    """``p`` is None, or a finite float tensor of ``shape`` (named ``what`` in the message) on ``x``'s device."""
     if p is None:
         return
-    check_float_tensor(name, p)
+    p = check_float_tensor(name, p)
     if tuple(p.shape) != shape:
-        raise ValueError(f"{name} must have shape {shape} (got {tuple(p.shape)})")
+        raise ValueError(f"{name} must have shape {shape} (got {tuple(p.shape)}): {what}")
+    check_same_device(name, p, "x", x)
 
 
 # --- the one formula ------------------------------------------------------
@@ -114,19 +131,26 @@ def normalize(x: torch.Tensor, dims: Sequence[int], *, center: bool, eps: float)
     denominator is the root mean square, :math:`\sqrt{\operatorname{mean}(x^2)+\epsilon}`.
     The variance is biased (divides by the set size), as in every torch norm layer.
 
+    Nothing is mutated. The result has ``x``'s dtype and device (float16 and
+    bfloat16 statistics are computed in float32); a meta ``x`` gives a meta result.
+
     Args:
-        x: Input tensor, floating point.
-        dims: The axes reduced over (negative indices allowed); every other axis
-            indexes a separate set of statistics.
-        center: Subtract the mean (LayerNorm, BatchNorm, GroupNorm) or not (RMSNorm).
-        eps: Added to the variance, ``> 0``.
+        x: Input tensor: floating point, non-empty, finite, with entries of magnitude
+            at most ``sqrt(finfo.max) / 2`` (about ``9.2e18`` in float32) so that squared
+            deviations do not overflow.
+        dims: A non-empty tuple or list of distinct axes reduced over (ints in
+            ``[-x.ndim, x.ndim - 1]``); every other axis indexes a separate set of statistics.
+        center: A bool: subtract the mean (LayerNorm, BatchNorm, GroupNorm) or not (RMSNorm).
+        eps: Added to the variance, a finite real ``> 0``.
 
     Returns:
-        A tensor of the shape of ``x``.
+        A tensor of the shape, dtype and device of ``x``.
 
     Raises:
-        TypeError: If ``x`` is not a floating-point tensor or ``dims`` are not ints.
-        ValueError: If a dim is out of range or repeated, or ``eps <= 0``.
+        TypeError: If ``x`` is not a floating-point tensor, ``dims`` are not ints or
+            ``center`` is not a bool.
+        ValueError: If ``x`` is empty, holds NaN or inf or is too large, a dim is out of
+            range or repeated, or ``eps`` is not finite and ``> 0``.
 
     Shape:
         Any shape; the output has the input's shape.
@@ -138,7 +162,8 @@ def normalize(x: torch.Tensor, dims: Sequence[int], *, center: bool, eps: float)
         >>> [round(v, 4) for v in normalize(x, (0,), center=True, eps=1e-5).tolist()]
         [-1.3416, -0.4472, 0.4472, 1.3416]
     """
-    check_float_tensor("x", x)
+    _check_input(x)
+    center = check_bool("center", center)
     eps = _check_eps(eps)
     if not isinstance(dims, (tuple, list)) or len(dims) == 0:
         raise TypeError(f"dims must be a non-empty tuple or list of ints (got {dims!r})")
@@ -150,7 +175,7 @@ def normalize(x: torch.Tensor, dims: Sequence[int], *, center: bool, eps: float)
         axes.append(d % x.ndim)
     if len(set(axes)) != len(axes):
         raise ValueError(f"dims must not repeat an axis (got {tuple(dims)})")
-    return _normalize(x, tuple(axes), bool(center), eps)
+    return _normalize(x, tuple(axes), center, eps)
 
 
 # --- the three layers -----------------------------------------------------
@@ -173,20 +198,29 @@ def layer_norm(
     ``len(normalized_shape)`` axes (Ba et al., 2016). Nothing depends on the other
     samples of the batch, so training and evaluation compute the same thing.
 
+    Nothing is mutated. The result has ``x``'s dtype and device (float16 and
+    bfloat16 statistics are computed in float32); a meta ``x`` gives a meta result.
+
     Args:
-        x: Input, floating point.
-        normalized_shape: The trailing shape to normalize over (an int means one axis).
-        weight: :math:`\gamma`, of shape ``normalized_shape`` (``None``: 1).
-        bias: :math:`\beta`, of shape ``normalized_shape`` (``None``: 0).
-        eps: Added to the variance, ``> 0`` (torch's default ``1e-5``).
+        x: Input: floating point, non-empty, finite, entries of magnitude at most
+            ``sqrt(finfo.max) / 2`` (about ``9.2e18`` in float32).
+        normalized_shape: The trailing shape to normalize over: an int (one axis) or a
+            non-empty list, tuple or ``torch.Size`` of ints ``>= 1``.
+        weight: :math:`\gamma`, a finite float tensor of shape ``normalized_shape`` on
+            ``x``'s device (``None``: 1).
+        bias: :math:`\beta`, likewise (``None``: 0).
+        eps: Added to the variance, a finite real ``> 0`` (torch's default ``1e-5``).
 
     Returns:
-        The normalized tensor, shape of ``x``.
+        The normalized tensor, shape and device of ``x`` (dtype of ``x``, promoted with
+        those of ``weight`` and ``bias``).
 
     Raises:
-        TypeError: If ``x`` is not a floating-point tensor or ``normalized_shape`` is not int(s).
+        TypeError: If ``x``, ``weight`` or ``bias`` is not a floating-point tensor or
+            ``normalized_shape`` is not int(s).
         ValueError: If ``normalized_shape`` does not match the trailing dims of ``x``,
-            a parameter has the wrong shape, or ``eps <= 0``.
+            a parameter has the wrong shape or another device than ``x``, a tensor is
+            empty or holds NaN or inf, ``x`` is too large, or ``eps`` is not finite and ``> 0``.
 
     Shape:
         - x: ``(*, *normalized_shape)``, e.g. ``(N, T, D)`` with ``normalized_shape=D``.
@@ -201,12 +235,12 @@ def layer_norm(
         >>> [round(v, 4) for v in layer_norm(x, 4, weight=g, bias=b)[0].tolist()]
         [-2.1833, -0.3944, 1.3944, 3.1833]
     """
-    check_float_tensor("x", x)
+    _check_input(x)
     shape = _check_shape(normalized_shape)
     eps = _check_eps(eps)
     _check_trailing(x, shape)
-    _check_param("weight", weight, shape)
-    _check_param("bias", bias, shape)
+    _check_param("weight", weight, shape, "normalized_shape", x)
+    _check_param("bias", bias, shape, "normalized_shape", x)
     dims = tuple(range(x.ndim - len(shape), x.ndim))
     y = _normalize(x, dims, True, eps)
     if weight is not None:
@@ -232,11 +266,17 @@ def rms_norm(
     the mean taken over the trailing ``normalized_shape`` axes. There is no
     centring and no shift :math:`\beta`.
 
+    Nothing is mutated. The result has ``x``'s dtype and device (float16 and
+    bfloat16 statistics are computed in float32); a meta ``x`` gives a meta result.
+
     Args:
-        x: Input, floating point.
-        normalized_shape: The trailing shape to normalize over.
-        weight: :math:`\gamma`, of shape ``normalized_shape`` (``None``: 1).
-        eps: Added to the mean square, ``> 0``. It has no default on purpose:
+        x: Input: floating point, non-empty, finite, entries of magnitude at most
+            ``sqrt(finfo.max) / 2`` (about ``9.2e18`` in float32).
+        normalized_shape: The trailing shape to normalize over: an int (one axis) or a
+            non-empty list, tuple or ``torch.Size`` of ints ``>= 1``.
+        weight: :math:`\gamma`, a finite float tensor of shape ``normalized_shape`` on
+            ``x``'s device (``None``: 1).
+        eps: Added to the mean square, a finite real ``> 0``, or ``None``. It has no default on purpose:
             ``None`` means ``torch.finfo(x.dtype).eps``, which is what
             ``torch.nn.RMSNorm(eps=None)`` does (about ``1.2e-7`` in float32,
             ``2.2e-16`` in float64); models usually pass ``1e-6`` or ``1e-5``.
@@ -245,9 +285,11 @@ def rms_norm(
         The normalized tensor, shape of ``x``.
 
     Raises:
-        TypeError: If ``x`` is not a floating-point tensor.
+        TypeError: If ``x`` or ``weight`` is not a floating-point tensor or
+            ``normalized_shape`` is not int(s).
         ValueError: If ``normalized_shape`` does not match, ``weight`` has the wrong
-            shape, or ``eps <= 0``.
+            shape or another device than ``x``, a tensor is empty or holds NaN or inf,
+            ``x`` is too large, or ``eps`` is not finite and ``> 0``.
 
     Shape:
         - x: ``(*, *normalized_shape)``.
@@ -260,11 +302,11 @@ def rms_norm(
         >>> [round(v, 4) for v in rms_norm(x, 4, eps=1e-6).tolist()]
         [0.2182, 0.6547, 1.0911, 1.5275]
     """
-    check_float_tensor("x", x)
+    _check_input(x)
     shape = _check_shape(normalized_shape)
     eps_ = torch.finfo(x.dtype).eps if eps is None else _check_eps(eps)
     _check_trailing(x, shape)
-    _check_param("weight", weight, shape)
+    _check_param("weight", weight, shape, "normalized_shape", x)
     dims = tuple(range(x.ndim - len(shape), x.ndim))
     y = _normalize(x, dims, False, eps_)                 # x / sqrt(mean(x²) + ε)
     if weight is not None:
@@ -291,20 +333,28 @@ def group_norm(
     channels of group :math:`g` and every spatial position (Wu & He, 2018).
     ``num_groups=1`` is LayerNorm over ``(C, H, W)``; ``num_groups=C`` is InstanceNorm.
 
+    Nothing is mutated. The result has ``x``'s dtype and device (float16 and
+    bfloat16 statistics are computed in float32); a meta ``x`` gives a meta result.
+
     Args:
-        x: Input ``(N, C, *)``, floating point.
-        num_groups: :math:`G`, which must divide ``C``.
-        weight: Per-channel :math:`\gamma`, shape ``(C,)`` (``None``: 1).
-        bias: Per-channel :math:`\beta`, shape ``(C,)`` (``None``: 0).
-        eps: Added to the variance, ``> 0``.
+        x: Input ``(N, C, *)``: floating point, non-empty, finite, entries of magnitude
+            at most ``sqrt(finfo.max) / 2`` (about ``9.2e18`` in float32).
+        num_groups: :math:`G`, an int ``>= 1`` which must divide ``C``.
+        weight: Per-channel :math:`\gamma`, a finite float tensor of shape ``(C,)`` on
+            ``x``'s device (``None``: 1).
+        bias: Per-channel :math:`\beta`, likewise (``None``: 0).
+        eps: Added to the variance, a finite real ``> 0``.
 
     Returns:
-        The normalized tensor, shape of ``x``.
+        The normalized tensor, shape and device of ``x`` (dtype of ``x``, promoted with
+        those of ``weight`` and ``bias``).
 
     Raises:
-        TypeError: If ``x`` is not a floating-point tensor or ``num_groups`` not an int.
+        TypeError: If ``x``, ``weight`` or ``bias`` is not a floating-point tensor or
+            ``num_groups`` not an int.
         ValueError: If ``x`` has fewer than 2 dims, ``num_groups`` does not divide ``C``,
-            a parameter has the wrong shape, or ``eps <= 0``.
+            a parameter has the wrong shape or another device than ``x``, a tensor is
+            empty or holds NaN or inf, ``x`` is too large, or ``eps`` is not finite and ``> 0``.
 
     Shape:
         - x: ``(N, C, *)``, e.g. ``(N, C, H, W)``.
@@ -318,16 +368,17 @@ def group_norm(
         >>> [round(v, 4) for v in group_norm(x, 1).flatten().tolist()]
         [-1.3416, -0.4472, 0.4472, 1.3416]
     """
-    check_float_tensor("x", x)
+    _check_input(x)
     if x.ndim < 2:
         raise ValueError(f"x must be at least 2-D (N, C, *) (got {x.ndim}-D, shape {tuple(x.shape)})")
     num_groups = check_int("num_groups", num_groups, minimum=1)
     eps = _check_eps(eps)
     n, c = x.shape[0], x.shape[1]
     if c % num_groups != 0:
-        raise ValueError(f"num_groups must divide the number of channels {c} (got {num_groups})")
-    _check_param("weight", weight, (c,))
-    _check_param("bias", bias, (c,))
+        raise ValueError(f"num_groups must divide the number of channels {c} (got {num_groups}) "
+                         f"of x, shape {tuple(x.shape)}")
+    _check_param("weight", weight, (c,), "(C,), the channels of x", x)
+    _check_param("bias", bias, (c,), "(C,), the channels of x", x)
     # group-start
     xg = x.reshape(n, num_groups, -1)                    # (N, G, C/G · spatial): one row per group
     y = _normalize(xg, (2,), True, eps).reshape(x.shape)
@@ -351,16 +402,18 @@ def stat_groups(shape: Sequence[int], kind: str, *, num_groups: int = 1) -> torc
     ``normalized_shape = shape[1:]``.
 
     Args:
-        shape: The tensor shape, at least 2-D.
+        shape: The tensor shape: a list, tuple or ``torch.Size`` of at least 2 ints
+            ``>= 1``, describing at most ``2**31 - 1`` entries.
         kind: ``"batch"``, ``"layer"``, ``"rms"``, ``"group"`` or ``"instance"``.
-        num_groups: Groups for ``"group"`` (must divide ``shape[1]``).
+        num_groups: Groups for ``"group"``, an int ``>= 1`` (must divide ``shape[1]``).
 
     Returns:
-        An int64 tensor of ``shape`` with labels ``0, 1, ...`` in order of first appearance.
+        A CPU int64 tensor of ``shape`` with labels ``0, 1, ...`` in order of first appearance.
 
     Raises:
-        ValueError: If ``kind`` is unknown, ``shape`` has fewer than 2 dims or
-            ``num_groups`` does not divide the channels.
+        TypeError: If ``shape`` is not a sequence of ints or ``num_groups`` not an int.
+        ValueError: If ``kind`` is unknown, ``shape`` has fewer than 2 dims, an axis
+            below 1, or too many entries, or ``num_groups`` does not divide the channels.
 
     Example:
         >>> stat_groups((2, 4), "batch").tolist()
@@ -369,10 +422,8 @@ def stat_groups(shape: Sequence[int], kind: str, *, num_groups: int = 1) -> torc
         [[0, 0, 1, 1], [2, 2, 3, 3]]
     """
     kind = check_choice("kind", kind, KINDS)
-    if not isinstance(shape, (tuple, list, torch.Size)) or len(shape) < 2:
-        raise ValueError(f"shape must have at least 2 dims (N, C, *) (got {shape!r})")
-    dims = tuple(check_int("shape", d, minimum=1) for d in shape)
-    num_groups = check_int("num_groups", num_groups, minimum=1)
+    dims = check_size("shape", shape, allow_int=False, min_dims=2)
+    num_groups = check_count("num_groups", num_groups)
     n, c = dims[0], dims[1]
     if kind == "group" and c % num_groups != 0:
         raise ValueError(f"num_groups must divide the number of channels {c} (got {num_groups})")
@@ -392,10 +443,21 @@ def stat_groups(shape: Sequence[int], kind: str, *, num_groups: int = 1) -> torc
 # --- modules --------------------------------------------------------------
 
 class LayerNorm(nn.Module):
-    """Module form of :func:`layer_norm`, with ``torch.nn.LayerNorm``'s names and defaults.
+    r"""Module form of :func:`layer_norm`, with ``torch.nn.LayerNorm``'s names and defaults.
+
+    Args:
+        normalized_shape: An int or a non-empty list, tuple or ``torch.Size`` of ints
+            ``>= 1``, at most ``2**31 - 1`` entries in all.
+        eps: A finite real ``> 0``.
+        elementwise_affine: A bool: learn :math:`\gamma` (ones) and, with ``bias``, :math:`\beta` (zeros).
+        bias: A bool: learn :math:`\beta` too.
+
+    Raises:
+        TypeError, ValueError: If an argument has the wrong type or is out of range (named in the message).
 
     Shape:
-        - Input: ``(*, *normalized_shape)``. Output: same shape.
+        - Input: ``(*, *normalized_shape)``, as :func:`layer_norm` accepts it, on the
+          parameters' device. Output: same shape.
     """
 
     def __init__(
@@ -408,6 +470,8 @@ class LayerNorm(nn.Module):
         super().__init__()
         self.normalized_shape = _check_shape(normalized_shape)
         self.eps = _check_eps(eps)
+        elementwise_affine = check_bool("elementwise_affine", elementwise_affine)
+        bias = check_bool("bias", bias)
         self.weight = nn.Parameter(torch.ones(self.normalized_shape)) if elementwise_affine else None
         self.bias = nn.Parameter(torch.zeros(self.normalized_shape)) if elementwise_affine and bias else None
 
@@ -416,12 +480,22 @@ class LayerNorm(nn.Module):
 
 
 class RMSNorm(nn.Module):
-    """Module form of :func:`rms_norm`, with ``torch.nn.RMSNorm``'s names and defaults.
+    r"""Module form of :func:`rms_norm`, with ``torch.nn.RMSNorm``'s names and defaults.
 
     ``eps=None`` means ``torch.finfo(x.dtype).eps``, as in torch.
 
+    Args:
+        normalized_shape: An int or a non-empty list, tuple or ``torch.Size`` of ints
+            ``>= 1``, at most ``2**31 - 1`` entries in all.
+        eps: A finite real ``> 0``, or ``None``.
+        elementwise_affine: A bool: learn :math:`\gamma` (ones).
+
+    Raises:
+        TypeError, ValueError: If an argument has the wrong type or is out of range (named in the message).
+
     Shape:
-        - Input: ``(*, *normalized_shape)``. Output: same shape.
+        - Input: ``(*, *normalized_shape)``, as :func:`rms_norm` accepts it, on the
+          parameters' device. Output: same shape.
     """
 
     def __init__(
@@ -430,6 +504,7 @@ class RMSNorm(nn.Module):
         super().__init__()
         self.normalized_shape = _check_shape(normalized_shape)
         self.eps = None if eps is None else _check_eps(eps)
+        elementwise_affine = check_bool("elementwise_affine", elementwise_affine)
         self.weight = nn.Parameter(torch.ones(self.normalized_shape)) if elementwise_affine else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -437,19 +512,30 @@ class RMSNorm(nn.Module):
 
 
 class GroupNorm(nn.Module):
-    """Module form of :func:`group_norm`, with ``torch.nn.GroupNorm``'s names and defaults.
+    r"""Module form of :func:`group_norm`, with ``torch.nn.GroupNorm``'s names and defaults.
+
+    Args:
+        num_groups: An int in ``[1, 2**31 - 1]`` dividing ``num_channels``.
+        num_channels: An int in ``[1, 2**31 - 1]``.
+        eps: A finite real ``> 0``.
+        affine: A bool: learn per-channel :math:`\gamma` (ones) and :math:`\beta` (zeros).
+
+    Raises:
+        TypeError, ValueError: If an argument has the wrong type or is out of range (named in the message).
 
     Shape:
-        - Input: ``(N, C, *)`` with ``C = num_channels``. Output: same shape.
+        - Input: ``(N, C, *)`` with ``C = num_channels``, as :func:`group_norm` accepts it,
+          on the parameters' device. Output: same shape.
     """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True) -> None:
         super().__init__()
-        self.num_groups = check_int("num_groups", num_groups, minimum=1)
-        self.num_channels = check_int("num_channels", num_channels, minimum=1)
+        self.num_groups = check_count("num_groups", num_groups)
+        self.num_channels = check_count("num_channels", num_channels)
         if num_channels % num_groups != 0:
             raise ValueError(f"num_groups must divide num_channels {num_channels} (got {num_groups})")
         self.eps = _check_eps(eps)
+        affine = check_bool("affine", affine)
         self.weight = nn.Parameter(torch.ones(num_channels)) if affine else None
         self.bias = nn.Parameter(torch.zeros(num_channels)) if affine else None
 

@@ -30,7 +30,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from regbook._checks import check_choice, check_float_tensor, check_int, check_nonnegative
+from regbook._checks import (
+    MAX_COUNT,
+    check_choice,
+    check_count,
+    check_float_tensor,
+    check_generator,
+    check_int,
+    check_module_input,
+    check_nonnegative,
+    check_seed,
+    check_squares_fit,
+)
 
 __all__ = [
     "MLP",
@@ -46,6 +57,34 @@ __all__ = [
 #: Where a block's LayerNorms sit, before each sublayer (inside the branch) or after each residual sum.
 PLACEMENTS = ("pre", "post")
 
+#: Largest width: the feed-forward network's ``(4 C, C)`` weight must hold at most ``2**31 - 1`` entries.
+_MAX_D_MODEL = math.isqrt(MAX_COUNT // 4)
+
+
+def _check_d_model(d_model: object) -> int:
+    return check_int("d_model", d_model, minimum=1, maximum=_MAX_D_MODEL)
+
+
+def _check_heads(d_model: int, n_heads: object) -> int:
+    n_heads = check_count("n_heads", n_heads)
+    if d_model % n_heads != 0:
+        raise ValueError(f"n_heads must divide d_model {d_model} (got {n_heads})")
+    return n_heads
+
+
+def _check_features(name: str, value: object, d_model: int) -> int:
+    """An input or output width: its ``(C, value)`` weight must hold at most ``2**31 - 1`` entries."""
+    return check_int(name, value, minimum=1, maximum=MAX_COUNT // d_model)
+
+
+def _check_x(x: object, module: nn.Module, width: int) -> torch.Tensor:
+    """A finite float ``(B, T, width)`` input with the module's dtype and device."""
+    x = check_float_tensor("x", x, ndim=3)
+    if x.shape[-1] != width:
+        raise ValueError(f"x must have {width} features in its last dim, shape (B, T, {width}) "
+                         f"(got {tuple(x.shape)})")
+    return check_module_input("x", x, module)
+
 
 def _linear(d_in: int, d_out: int, gen: torch.Generator) -> nn.Linear:
     """A linear layer with Xavier-uniform weights and zero bias, drawn from ``gen``."""
@@ -58,19 +97,35 @@ def _linear(d_in: int, d_out: int, gen: torch.Generator) -> nn.Linear:
 class SelfAttention(nn.Module):
     """Multi-head self-attention (bidirectional) in a few lines.
 
+    Args:
+        d_model: Width :math:`C`, an int in ``[1, 23170]``.
+        n_heads: Attention heads, an int ``>= 1`` dividing ``d_model``.
+        generator: The :class:`torch.Generator` the Xavier-uniform weights are drawn
+            from (biases are 0); advanced by the draws.
+
+    Raises:
+        TypeError: If a size is not an int or ``generator`` is not a :class:`torch.Generator`.
+        ValueError: If a size is out of range or ``n_heads`` does not divide ``d_model``
+            (before anything is drawn).
+
     Shape:
-        - Input ``(B, T, C)``, output ``(B, T, C)``.
+        - Input ``(B, T, C)``, float, finite, with the dtype and device of the
+          module's parameters, and entries whose squares fit the dtype (the attention
+          logits are quadratic in ``x``: in float32, ``|x| <= 9.2e18``); output
+          ``(B, T, C)`` of the same dtype and device.
     """
 
     def __init__(self, d_model: int, n_heads: int, *, generator: torch.Generator) -> None:
         super().__init__()
-        if d_model % n_heads != 0:
-            raise ValueError(f"n_heads must divide d_model {d_model} (got {n_heads})")
+        d_model = _check_d_model(d_model)
+        n_heads = _check_heads(d_model, n_heads)
+        generator = check_generator("generator", generator)
         self.n_heads = n_heads
         self.qkv = _linear(d_model, 3 * d_model, generator)
         self.proj = _linear(d_model, d_model, generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = check_squares_fit("x", _check_x(x, self, self.proj.out_features))  # the logits are quadratic in x
         b, t, c = x.shape
         q, k, v = self.qkv(x).split(c, dim=2)                                   # 3 × (B, T, C)
         q, k, v = (z.view(b, t, self.n_heads, c // self.n_heads).transpose(1, 2) for z in (q, k, v))  # (B, h, T, C/h)
@@ -83,16 +138,34 @@ class SelfAttention(nn.Module):
 class MLP(nn.Module):
     """The position-wise feed-forward network ``Linear → GELU → Linear`` (hidden width ``4 · d_model``).
 
+    Args:
+        d_model: Width :math:`C`, an int in ``[1, 23170]``.
+        generator: The :class:`torch.Generator` the Xavier-uniform weights are drawn
+            from (biases are 0); advanced by the draws.
+
+    Raises:
+        TypeError: If ``d_model`` is not an int or ``generator`` is not a :class:`torch.Generator`.
+        ValueError: If ``d_model`` is out of range (before anything is drawn).
+
     Shape:
-        - Input ``(B, T, C)``, output ``(B, T, C)``.
+        - Input ``(*, C)`` (at least 1-D), float, finite, with the dtype and device
+          of the module's parameters; output ``(*, C)`` of the same dtype and device.
     """
 
     def __init__(self, d_model: int, *, generator: torch.Generator) -> None:
         super().__init__()
+        d_model = _check_d_model(d_model)
+        generator = check_generator("generator", generator)
         self.fc = _linear(d_model, 4 * d_model, generator)
         self.proj = _linear(4 * d_model, d_model, generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = check_float_tensor("x", x)
+        width = self.fc.in_features
+        if x.ndim < 1 or x.shape[-1] != width:
+            raise ValueError(f"x must have {width} features in its last dim, shape (*, {width}) "
+                             f"(got {tuple(x.shape)})")
+        check_module_input("x", x, self)
         out: torch.Tensor = self.proj(F.gelu(self.fc(x)))
         return out
 
@@ -109,24 +182,36 @@ class Block(nn.Module):
         \text{out} = h + \operatorname{FFN}(\operatorname{LN}_2(h))
 
     Args:
-        d_model: Width :math:`C`.
-        n_heads: Attention heads (must divide ``d_model``).
+        d_model: Width :math:`C`, an int in ``[1, 23170]``.
+        n_heads: Attention heads, an int ``>= 1`` dividing ``d_model``.
         placement: ``"pre"`` or ``"post"``.
-        generator: Source of the initial weights.
+        generator: The :class:`torch.Generator` the initial weights are drawn from
+            (Xavier-uniform, biases 0, LayerNorm ``γ=1, β=0``); advanced by the draws.
+
+    Raises:
+        TypeError: If a size is not an int or ``generator`` is not a :class:`torch.Generator`.
+        ValueError: If a size is out of range, ``n_heads`` does not divide ``d_model`` or
+            ``placement`` is unknown (before anything is drawn).
 
     Shape:
-        - Input ``(B, T, C)``, output ``(B, T, C)``.
+        - Input ``(B, T, C)``, float, finite, with the dtype and device of the
+          block's parameters; output ``(B, T, C)`` of the same dtype and device.
     """
 
     def __init__(self, d_model: int, n_heads: int, *, placement: str, generator: torch.Generator) -> None:
         super().__init__()
-        self.placement = check_choice("placement", placement, PLACEMENTS)
+        placement = check_choice("placement", placement, PLACEMENTS)
+        d_model = _check_d_model(d_model)
+        n_heads = _check_heads(d_model, n_heads)
+        generator = check_generator("generator", generator)
+        self.placement = placement
         self.ln_1 = nn.LayerNorm(d_model)
         self.attn = SelfAttention(d_model, n_heads, generator=generator)
         self.ln_2 = nn.LayerNorm(d_model)
         self.mlp = MLP(d_model, generator=generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _check_x(x, self, self.ln_1.normalized_shape[0])
         # block-start
         if self.placement == "pre":
             x = x + self.attn(self.ln_1(x))      # (B, T, C): the highway x is never normalized
@@ -143,10 +228,25 @@ class Stack(nn.Module):
 
     A pre-norm stack ends with a final LayerNorm (as GPT-2 and Xiong et al. do),
     since its residual stream is never normalized otherwise; a post-norm stack's
-    last block already ends in one.
+    last block already ends in one. :func:`make_stack` builds one from a seed.
+
+    Args:
+        depth: Number of blocks, an int in ``[1, 2**31 - 1]``.
+        d_model: Width of the residual stream, an int in ``[1, 23170]``.
+        placement: ``"pre"`` or ``"post"``.
+        n_heads: Attention heads, an int ``>= 1`` dividing ``d_model``.
+        d_in: Input features, an int ``>= 1`` (``d_in * d_model <= 2**31 - 1``).
+        d_out: Output features, an int ``>= 1`` (``d_out * d_model <= 2**31 - 1``).
+        generator: The :class:`torch.Generator` the initial weights are drawn from; advanced by the draws.
+
+    Raises:
+        TypeError: If a size is not an int or ``generator`` is not a :class:`torch.Generator`.
+        ValueError: If a size is out of range, ``n_heads`` does not divide ``d_model`` or
+            ``placement`` is unknown (before anything is drawn).
 
     Shape:
-        - Input ``(B, T, d_in)``, output ``(B, T, d_out)``.
+        - Input ``(B, T, d_in)``, float, finite, with the dtype and device of the
+          stack's parameters; output ``(B, T, d_out)`` of the same dtype and device.
     """
 
     def __init__(
@@ -154,6 +254,13 @@ class Stack(nn.Module):
         generator: torch.Generator,
     ) -> None:
         super().__init__()
+        depth = check_count("depth", depth)
+        d_model = _check_d_model(d_model)
+        placement = check_choice("placement", placement, PLACEMENTS)
+        n_heads = _check_heads(d_model, n_heads)
+        d_in = _check_features("d_in", d_in, d_model)
+        d_out = _check_features("d_out", d_out, d_model)
+        generator = check_generator("generator", generator)
         self.placement = placement
         self.embed = _linear(d_in, d_model, generator)
         self.blocks = nn.ModuleList(
@@ -163,6 +270,7 @@ class Stack(nn.Module):
         self.head = _linear(d_model, d_out, generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _check_x(x, self, self.embed.in_features)
         x = self.embed(x)                        # (B, T, C)
         for block in self.blocks:
             x = block(x)                         # (B, T, C)
@@ -180,38 +288,43 @@ def make_stack(
     ``generator``, or from a new generator seeded with ``seed``.
 
     Args:
-        depth: Number of blocks, ``>= 1``.
-        d_model: Width of the residual stream.
+        depth: Number of blocks, an int in ``[1, 2**31 - 1]``.
+        d_model: Width of the residual stream, an int in ``[1, 23170]``.
         placement: ``"pre"`` or ``"post"``.
-        n_heads: Attention heads, dividing ``d_model``.
-        d_in: Input features (default ``d_model``).
-        d_out: Output features (default ``d_model``).
-        generator: Random source for the weights.
-        seed: Used when ``generator`` is None (exactly one of the two must be given).
+        n_heads: Attention heads, an int ``>= 1`` dividing ``d_model``.
+        d_in: Input features, an int ``>= 1`` with ``d_in * d_model <= 2**31 - 1`` (default ``d_model``).
+        d_out: Output features, likewise (default ``d_model``).
+        generator: A :class:`torch.Generator` for the weights; advanced by the draws.
+        seed: An int in ``[0, 2**63 - 1]``, used when ``generator`` is None (exactly one of the
+            two must be given).
 
     Returns:
-        The :class:`Stack`.
+        The :class:`Stack` (float32, on the CPU).
 
     Raises:
-        ValueError: If a size is out of range, ``n_heads`` does not divide ``d_model``,
-            ``placement`` is unknown, or not exactly one of ``generator`` / ``seed`` is given.
+        TypeError: If a size or ``seed`` is not an int, or ``generator`` is not a :class:`torch.Generator`.
+        ValueError: If a size or ``seed`` is out of range, ``n_heads`` does not divide ``d_model``,
+            ``placement`` is unknown, or not exactly one of ``generator`` / ``seed`` is given;
+            raised before anything is drawn.
 
     Example:
         >>> net = make_stack(2, 8, placement="pre", n_heads=2, seed=0)
         >>> tuple(net(torch.zeros(3, 5, 8)).shape)
         (3, 5, 8)
     """
-    depth = check_int("depth", depth, minimum=1)
-    d_model = check_int("d_model", d_model, minimum=1)
+    depth = check_count("depth", depth)
+    d_model = _check_d_model(d_model)
     placement = check_choice("placement", placement, PLACEMENTS)
-    n_heads = check_int("n_heads", n_heads, minimum=1)
-    if d_model % n_heads != 0:
-        raise ValueError(f"n_heads must divide d_model {d_model} (got {n_heads})")
-    d_in = d_model if d_in is None else check_int("d_in", d_in, minimum=1)
-    d_out = d_model if d_out is None else check_int("d_out", d_out, minimum=1)
+    n_heads = _check_heads(d_model, n_heads)
+    d_in = d_model if d_in is None else _check_features("d_in", d_in, d_model)
+    d_out = d_model if d_out is None else _check_features("d_out", d_out, d_model)
+    if generator is not None:
+        check_generator("generator", generator)
+    if seed is not None:
+        seed = check_seed("seed", seed)
     if (generator is None) == (seed is None):
         raise ValueError("exactly one of generator and seed must be given (got both or neither)")
-    gen = generator if generator is not None else torch.Generator().manual_seed(check_int("seed", seed))
+    gen = generator if generator is not None else torch.Generator().manual_seed(check_seed("seed", seed))
     return Stack(depth, d_model, placement=placement, n_heads=n_heads, d_in=d_in, d_out=d_out, generator=gen)
 
 
@@ -225,20 +338,26 @@ def sublayer_jacobians(block: Block, x: torch.Tensor) -> tuple[torch.Tensor, tor
     post-norm block the sublayer is :math:`\operatorname{LN}_1(x + \operatorname{Attn}(x))`
     and the branch :math:`\operatorname{Attn}(x)`.
 
+    Nothing is mutated: the block's parameters and mode are left as they are, and
+    ``x`` is detached (its ``requires_grad`` does not matter).
+
     Args:
         block: A :class:`Block`.
-        x: One input ``(1, T, C)`` (use float64 with a float64 block for exact checks).
+        x: One input ``(1, T, C)``, float, finite, with ``C`` the block's width and the
+            dtype and device of the block's parameters (use float64 with a float64 block
+            for exact checks).
 
     Returns:
-        ``(J_sublayer, J_branch)``, each ``(T·C, T·C)``.
+        ``(J_sublayer, J_branch)``, each ``(T·C, T·C)``, of ``x``'s dtype and device.
 
     Raises:
-        TypeError: If ``block`` is not a :class:`Block` or ``x`` not a float tensor.
-        ValueError: If ``x`` is not ``(1, T, C)``.
+        TypeError: If ``block`` is not a :class:`Block`, ``x`` is not a float tensor,
+            or ``x``'s dtype is not the block's.
+        ValueError: If ``x`` is not ``(1, T, C)``, holds NaN or inf, or is on another device.
     """
     if not isinstance(block, Block):
         raise TypeError(f"block must be a regbook.prenorm.Block (got {type(block).__name__})")
-    check_float_tensor("x", x, ndim=3)
+    x = _check_x(x, block, block.ln_1.normalized_shape[0])
     if x.shape[0] != 1:
         raise ValueError(f"x must hold one sequence, shape (1, T, C) (got {tuple(x.shape)})")
     n = x.numel()

@@ -60,3 +60,24 @@ def test_widget_html_rejects_bad_name_and_data() -> None:
         plotting.widget_html("Bad Name", {}, fallback="")
     with pytest.raises(ValueError, match="JSON-serialisable"):
         plotting.widget_html("ok", {"x": float("nan")}, fallback="")
+
+
+def test_no_text_in_a_book_figure_is_under_11_px_on_a_desktop() -> None:
+    """Log-axis exponents and label subscripts included (matplotlib draws them at 0.7 of their text).
+
+    A figure is WIDTH inches wide and shown at 96 px per inch; SVG user units are points (72 per inch).
+    """
+    import io
+    import re
+
+    use_book_style()
+    fig, ax = plt.subplots()
+    ax.semilogy([1, 2, 3], [1e-9, 1e-5, 1e-1])
+    ax.set_xlabel("$w_1$ (body-mass index)")
+    stamp(fig, seed=0)
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    sizes = [float(s) for s in re.findall(r"font-size: ([\d.]+)px", buf.getvalue())]
+    assert sizes, "no text found: the SVG keeps text as text (svg.fonttype none)"
+    assert min(sizes) * 96 / 72 >= 11, sorted(set(sizes))

@@ -25,9 +25,9 @@ the ``regbook`` sources, for the execution cache) is not part of the download.
 
 from __future__ import annotations
 
-import ast
 import base64
 import re
+import types
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from typing import Any
 import nbformat
 from glue_values import format_value, glue_file, glued_values
 from myst_nb.core.read import read_myst_markdown_notebook
+from sphinx.directives.code import LiteralIncludeReader
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
@@ -58,12 +59,25 @@ SETUP = (
 )
 
 
-def _function_source(path: Path, name: str) -> str | None:
-    source = path.read_text()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == name:
-            return ast.get_source_segment(source, node)
-    return None
+_INCLUDE_OPTIONS = ("pyobject", "start-at", "start-after", "end-at", "end-before", "lines", "dedent")
+
+
+def _excerpt(path: Path, options: dict[str, str]) -> str:
+    """What a ``{literalinclude}`` with these options shows: Sphinx's own reader does the cutting.
+
+    MyST reads directive options as YAML, so a quoted value (``"# augment-start"``) loses its quotes.
+    """
+    opts: dict[str, Any] = {}
+    for key, raw in options.items():
+        if key not in _INCLUDE_OPTIONS:
+            continue
+        value = raw.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        opts[key] = int(value) if key == "dedent" else value
+    config = types.SimpleNamespace(source_encoding="utf-8")
+    text, _ = LiteralIncludeReader(str(path), opts, config).read()  # type: ignore[arg-type]
+    return text.rstrip("\n")
 
 
 def executed_notebook(executed_path: Path, cache_path: str | Path) -> nbformat.NotebookNode | None:
@@ -113,9 +127,7 @@ def to_notebook(source: Path, glue_path: Path, executed: nbformat.NotebookNode |
     def include_sub(m: re.Match[str]) -> str:
         target = (source.parent / m.group(2)).resolve()
         opts = dict(re.findall(r":([\w-]+):\s*(.*)", m.group(3)))
-        code = None
-        if target.is_file():
-            code = _function_source(target, opts["pyobject"].strip()) if "pyobject" in opts else target.read_text()
+        code = _excerpt(target, opts) if target.is_file() else None
         rel = target.relative_to(ROOT).as_posix() if target.is_relative_to(ROOT) else target.name
         return f"```python\n# from {rel}\n{code or ''}\n```"
 

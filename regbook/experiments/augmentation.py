@@ -22,9 +22,27 @@ from typing import Any
 
 import torch
 
-from regbook._checks import check_int
+from regbook._checks import (
+    check_callable,
+    check_choice,
+    check_choices,
+    check_count,
+    check_generator,
+    check_in_range,
+    check_int,
+    check_seed_sequence,
+    check_sequence,
+)
 from regbook.augmentation import randaugment, random_affine, random_horizontal_flip
-from regbook.experiments.harness import SeedSplit, build_mlp, digit_splits, evaluate, fit, seed_streams
+from regbook.experiments.harness import (
+    _MAX_STREAM_SEED,
+    SeedSplit,
+    build_mlp,
+    digit_splits,
+    evaluate,
+    fit,
+    seed_streams,
+)
 from regbook.experiments.stats import BOOK_SEEDS, paired
 
 __all__ = [
@@ -62,15 +80,21 @@ def policy(name: str) -> Augment | None:
       (*not* label-preserving for digits);
     * ``"randaugment"``: :func:`~regbook.augmentation.randaugment`, ``N = 2, M = 9``.
 
+    Args:
+        name: One of :data:`POLICIES` (a :class:`str`).
+
+    Returns:
+        ``None`` for ``"none"``, else a callback ``(x, generator) -> x_augmented`` that draws
+        from the generator it is given (and from no other source of randomness).
+
     Raises:
-        ValueError: If ``name`` is not one of :data:`POLICIES`.
+        ValueError: If ``name`` is not one of :data:`POLICIES` (a non-string included).
 
     Example:
         >>> policy("none") is None, callable(policy("affine"))
         (True, True)
     """
-    if name not in POLICIES:
-        raise ValueError(f"policies must be drawn from {POLICIES} (got {name!r})")
+    name = check_choice("name", name, POLICIES)
     if name == "affine":
         return lambda x, g: random_affine(x, degrees=AFFINE_DEGREES, translate=AFFINE_TRANSLATE,
                                           scale=AFFINE_SCALE, generator=g)
@@ -93,12 +117,18 @@ def per_network(
     fit, each exactly as it would train alone. (A generic capability: it belongs in the harness.)
 
     Args:
-        callbacks: One callback (or ``None``) per network.
-        generators: The generator ``fit`` passes for each network (``[s.aug for s in streams]``
-            or ``[s.mix for s in streams]``), distinct objects.
+        callbacks: A non-empty list or tuple: one callable (or ``None``) per network.
+        generators: A list or tuple of :class:`torch.Generator`: the generator ``fit`` passes for
+            each network (``[s.aug for s in streams]`` or ``[s.mix for s in streams]``), distinct objects.
+
+    Returns:
+        The combined callback; it mutates nothing itself (the chosen callback may draw from
+        the generator it is given).
 
     Raises:
-        ValueError: If the lengths differ or a generator appears twice.
+        TypeError: If ``callbacks`` or ``generators`` is not a list or tuple, a callback is neither
+            callable nor ``None``, or a generator is not a :class:`torch.Generator`.
+        ValueError: If they are empty, the lengths differ or a generator appears twice.
 
     Example:
         >>> g0, g1 = torch.Generator(), torch.Generator()
@@ -106,6 +136,12 @@ def per_network(
         >>> aug(torch.ones(2), g0).tolist(), aug(torch.ones(2), g1).tolist()
         ([1.0, 1.0], [2.0, 2.0])
     """
+    cbs = check_sequence("callbacks", callbacks)
+    gens = check_sequence("generators", generators)
+    for i, cb in enumerate(cbs):
+        check_callable(f"callbacks[{i}]", cb, allow_none=True)
+    for i, g in enumerate(gens):
+        check_generator(f"generators[{i}]", g)
     if len(callbacks) != len(generators):
         raise ValueError(f"callbacks and generators must have the same length "
                          f"(got {len(callbacks)} and {len(generators)})")
@@ -144,7 +180,13 @@ class AugmentResult:
     hidden: int
 
     def gain(self, name: str, baseline: str = "none") -> list[float]:
-        """Per-seed accuracy of ``name`` minus that of ``baseline`` (the same seed, the same start)."""
+        """Per-seed accuracy of ``name`` minus that of ``baseline`` (the same seed, the same start).
+
+        Raises:
+            ValueError: If ``name`` or ``baseline`` is not one of :attr:`policies`.
+        """
+        name = check_choice("name", name, self.policies)
+        baseline = check_choice("baseline", baseline, self.policies)
         return paired(self.accuracy[name], self.accuracy[baseline])
 
 
@@ -168,32 +210,35 @@ def augmentation_experiment(
     every step from the seed's own ``aug`` stream.
 
     Args:
-        n_train: Training digits per seed, in [10, 1000].
-        policies: Names from :data:`POLICIES` (see :func:`policy`).
-        seeds: Seeds (each trains its own network on its own subsample).
-        steps: Full-batch Adam steps, >= 1.
-        hidden: Width of the one hidden layer, >= 1.
-        lr: Adam's learning rate.
+        n_train: Training digits per seed, an int in [10, 1000].
+        policies: A non-empty list or tuple of distinct names from :data:`POLICIES` (see :func:`policy`).
+        seeds: A non-empty list or tuple of distinct int seeds ``>= 0`` (each trains its own
+            network on its own subsample).
+        steps: Full-batch Adam steps, an int in [1, 2**31 - 1].
+        hidden: Width of the one hidden layer, an int in [1, 2**31 - 1].
+        lr: Adam's learning rate, a real number in (0, 100].
 
     Returns:
-        An :class:`AugmentResult`.
+        An :class:`AugmentResult`. Nothing passed in is mutated; all randomness comes from
+        :func:`~regbook.experiments.harness.seed_streams` of each seed.
 
     Raises:
-        ValueError: On an unknown policy or a setting out of range.
+        TypeError: If an argument has the wrong type (a bool for an int, a scalar for a sequence).
+        ValueError: On an unknown or repeated policy, repeated seeds, or a setting out of range;
+            raised before any data is loaded or any network trained.
 
     Example:
         >>> r = augmentation_experiment(n_train=50, policies=("none", "flip"), seeds=(0, 1), steps=3, hidden=8)
         >>> len(r.accuracy["flip"]), len(r.gain("flip"))
         (2, 2)
     """
-    n_train = check_int("n_train", n_train, minimum=10)
-    if n_train > 1000:
-        raise ValueError(f"n_train must be <= 1000 (got {n_train})")
-    steps = check_int("steps", steps, minimum=1)
-    hidden = check_int("hidden", hidden, minimum=1)
-    names = tuple(policies)
+    n_train = check_int("n_train", n_train, minimum=10, maximum=1000)
+    names = check_choices("policies", policies, POLICIES)
+    seed_list = check_seed_sequence("seeds", seeds, maximum=_MAX_STREAM_SEED)
+    steps = check_count("steps", steps)
+    hidden = check_count("hidden", hidden)
+    lr = check_in_range("lr", lr, 0.0, 100.0, low_inclusive=False)
     augments = {p: policy(p) for p in names}
-    seed_list = tuple(seeds)
     k = len(seed_list)
     train, _, test = digit_splits(n_train, 0, seed_list)
     train = train.reshape(1, 8, 8)
@@ -243,7 +288,11 @@ class LabelFlipResult:
         """Per seed: share of transformed 6s read as 9 minus the share still read as 6.
 
         Positive when the transform makes a 6 look more like a 9 than like a 6.
+
+        Raises:
+            ValueError: If ``transform`` is not one of :attr:`transforms`.
         """
+        transform = check_choice("transform", transform, self.transforms)
         return paired(self.six_as_nine[transform], self.six_as_six[transform])
 
 
@@ -269,26 +318,30 @@ def digit_label_flip(
     test 6s and 9s, seen as they are, mirrored left-right and turned by 180°.
 
     Args:
-        n_train: Training digits per seed, in [10, 1000].
-        steps: Full-batch Adam steps, >= 1.
-        seeds: Seeds.
-        hidden: Hidden width, >= 1.
-        lr: Adam's learning rate.
+        n_train: Training digits per seed, an int in [10, 1000].
+        steps: Full-batch Adam steps, an int in [1, 2**31 - 1].
+        seeds: A non-empty list or tuple of distinct int seeds ``>= 0``.
+        hidden: Hidden width, an int in [1, 2**31 - 1].
+        lr: Adam's learning rate, a real number in (0, 100].
 
     Returns:
-        A :class:`LabelFlipResult`.
+        A :class:`LabelFlipResult`. Nothing passed in is mutated.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: If a setting is out of range or a seed repeats; raised before any data is
+            loaded or any network trained.
 
     Example:
         >>> r = digit_label_flip(n_train=100, steps=3, seeds=(0, 1), hidden=8)
         >>> sorted(r.six_as_nine) == ["hflip", "original", "rot180"], len(r.six_as_nine["rot180"])
         (True, 2)
     """
-    n_train = check_int("n_train", n_train, minimum=10)
-    if n_train > 1000:
-        raise ValueError(f"n_train must be <= 1000 (got {n_train})")
-    steps = check_int("steps", steps, minimum=1)
-    hidden = check_int("hidden", hidden, minimum=1)
-    seed_list = tuple(seeds)
+    n_train = check_int("n_train", n_train, minimum=10, maximum=1000)
+    steps = check_count("steps", steps)
+    seed_list = check_seed_sequence("seeds", seeds, maximum=_MAX_STREAM_SEED)
+    hidden = check_count("hidden", hidden)
+    lr = check_in_range("lr", lr, 0.0, 100.0, low_inclusive=False)
     streams = [seed_streams(s) for s in seed_list]
     train, _, test = digit_splits(n_train, 0, seed_list)
     net = build_mlp(64, [hidden], 10, streams=streams)

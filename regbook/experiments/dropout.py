@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from regbook._checks import check_in_range, check_int
+from regbook._checks import check_choice, check_count, check_in_range, check_int, check_seed, check_sequence
 from regbook.dropout import keep_probability
 from regbook.experiments import harness as H
 from regbook.experiments.stats import BOOK_SEEDS
@@ -83,7 +83,12 @@ class EnsembleResult:
         return len(self.mc_accuracy[0])
 
     def mean_single(self, metric: str) -> list[float]:
-        """Per seed, the mean over the thinned networks of ``"accuracy"`` or ``"nll"``."""
+        """Per seed, the mean over the thinned networks of ``"accuracy"`` or ``"nll"``.
+
+        Raises:
+            ValueError: If ``metric`` is not ``"accuracy"`` or ``"nll"``.
+        """
+        check_choice("metric", metric, ("accuracy", "nll"))
         rows = {"accuracy": self.single_accuracy, "nll": self.single_nll}[metric]
         return [sum(r) / len(r) for r in rows]
 
@@ -112,20 +117,23 @@ def ensemble_view(
     * their **Monte-Carlo average** :math:`\frac1j\sum_{i\le j}\operatorname{softmax}(f_i(x))`.
 
     Args:
-        n_train: Training digits per seed (20 to 1700).
-        hidden: Hidden width, ``>= 1``.
+        n_train: Training digits per seed, an int from 20 to 1700.
+        hidden: Hidden width, an int in :math:`[1, 2^{31}-1]`.
         drop_prob: Drop probability in :math:`[0, 1)`.
-        epochs: Epochs, ``>= 1``.
-        batch_size: Mini-batch size, ``>= 1``.
+        epochs: Epochs, an int in :math:`[1, 2^{31}-1]`.
+        batch_size: Mini-batch size, an int in :math:`[1, 2^{31}-1]`.
         lr: Adam's learning rate in :math:`(0, 1]`.
-        n_masks: Thinned networks per seed, ``>= 1``.
-        seeds: Seeds, distinct ints ``>= 0``.
+        n_masks: Thinned networks per seed, an int in :math:`[1, 2^{31}-1]`.
+        seeds: Seeds, a list or tuple of distinct ints ``>= 0``.
 
     Returns:
-        An :class:`EnsembleResult`.
+        An :class:`EnsembleResult`. Every argument is checked before any data is
+        loaded or any network trained; all randomness comes from the seeds' own
+        generators, so no global random state is read or changed.
 
     Raises:
-        TypeError, ValueError: If a setting is out of range (named in the message).
+        TypeError: If a setting has the wrong type (named in the message).
+        ValueError: If a setting is out of range (named in the message).
 
     Example:
         >>> r = ensemble_view(n_train=100, hidden=16, epochs=2, n_masks=3, seeds=[7, 8])
@@ -135,12 +143,12 @@ def ensemble_view(
     n_train = check_int("n_train", n_train, minimum=20)
     if n_train > 1700:
         raise ValueError(f"n_train must be <= 1700 to leave a test split (got {n_train})")
-    hidden = check_int("hidden", hidden, minimum=1)
+    hidden = check_count("hidden", hidden)
     drop_prob = check_in_range("drop_prob", drop_prob, 0.0, 1.0, high_inclusive=False)
-    epochs = check_int("epochs", epochs, minimum=1)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
+    epochs = check_count("epochs", epochs)
+    batch_size = check_count("batch_size", batch_size)
     lr = check_in_range("lr", lr, 0.0, 1.0, low_inclusive=False)
-    n_masks = check_int("n_masks", n_masks, minimum=1)
+    n_masks = check_count("n_masks", n_masks)
 
     train, _, test = H.digit_splits(n_train, 0, seeds)
     streams = [H.seed_streams(s) for s in seeds]
@@ -213,17 +221,36 @@ class OverfitResult:
     train_accuracy: list[list[float]]
     test_accuracy: list[list[float]]
 
+    def _setting(self, setting: object) -> int:
+        return check_int("setting", setting, minimum=0, maximum=len(self.settings) - 1)
+
     def final_test_nll(self, setting: int) -> list[float]:
-        """Per seed, the last recorded test NLL of ``settings[setting]``."""
-        return [c[-1] for c in self.test_nll[setting]]
+        """Per seed, the last recorded test NLL of ``settings[setting]``.
+
+        Raises:
+            TypeError: If ``setting`` is not an int.
+            ValueError: If ``setting`` is not an index of :attr:`settings` (negative indices are refused).
+        """
+        return [c[-1] for c in self.test_nll[self._setting(setting)]]
 
     def nll_gap(self, setting: int) -> list[float]:
-        """Per seed, the generalization gap in loss: final test NLL minus final training NLL."""
-        return [te[-1] - tr[-1] for te, tr in zip(self.test_nll[setting], self.train_nll[setting], strict=True)]
+        """Per seed, the generalization gap in loss: final test NLL minus final training NLL.
+
+        Raises:
+            TypeError: If ``setting`` is not an int.
+            ValueError: If ``setting`` is not an index of :attr:`settings` (negative indices are refused).
+        """
+        i = self._setting(setting)
+        return [te[-1] - tr[-1] for te, tr in zip(self.test_nll[i], self.train_nll[i], strict=True)]
 
     def nll_rise(self, setting: int) -> list[float]:
-        """Per seed, how far the final test NLL lies above the lowest one recorded."""
-        return [c[-1] - min(c) for c in self.test_nll[setting]]
+        """Per seed, how far the final test NLL lies above the lowest one recorded.
+
+        Raises:
+            TypeError: If ``setting`` is not an int.
+            ValueError: If ``setting`` is not an index of :attr:`settings` (negative indices are refused).
+        """
+        return [c[-1] - min(c) for c in self.test_nll[self._setting(setting)]]
 
 
 def overfitting(
@@ -248,19 +275,23 @@ def overfitting(
     last) on the training split and on the test split (all other digits).
 
     Args:
-        n_train: Training digits per seed (20 to 1700).
-        hidden: Hidden width, ``>= 1``.
-        settings: ``(input_drop_prob, drop_prob)`` pairs, each in :math:`[0, 1)`; at least one.
-        steps: Full-batch Adam steps, ``>= 1``.
+        n_train: Training digits per seed, an int from 20 to 1700.
+        hidden: Hidden width, an int in :math:`[1, 2^{31}-1]`.
+        settings: A list or tuple of ``(input_drop_prob, drop_prob)`` pairs (each a
+            list or tuple of two reals in :math:`[0, 1)`); at least one.
+        steps: Full-batch Adam steps, an int in :math:`[1, 2^{31}-1]`.
         lr: Adam's learning rate in :math:`(0, 1]`.
-        record_every: Steps between checkpoints, ``>= 1``.
-        seeds: Seeds, distinct ints ``>= 0``.
+        record_every: Steps between checkpoints, an int in :math:`[1, 2^{31}-1]`.
+        seeds: Seeds, a list or tuple of distinct ints ``>= 0``.
 
     Returns:
-        An :class:`OverfitResult`.
+        An :class:`OverfitResult`. Every argument is checked before any data is
+        loaded or any network trained; all randomness comes from the seeds' own
+        generators, so no global random state is read or changed.
 
     Raises:
-        TypeError, ValueError: If a setting is out of range (named in the message).
+        TypeError: If a setting has the wrong type (named in the message).
+        ValueError: If a setting is out of range (named in the message).
 
     Example:
         >>> r = overfitting(n_train=50, hidden=16, steps=4, record_every=2, seeds=[7, 8])
@@ -270,17 +301,14 @@ def overfitting(
     n_train = check_int("n_train", n_train, minimum=20)
     if n_train > 1700:
         raise ValueError(f"n_train must be <= 1700 to leave a test split (got {n_train})")
-    hidden = check_int("hidden", hidden, minimum=1)
-    if isinstance(settings, str | bytes) or not isinstance(settings, Sequence) or len(settings) == 0:
+    hidden = check_count("hidden", hidden)
+    setting_items = check_sequence("settings", settings, nonempty=False)
+    if not setting_items:
         raise ValueError("settings must be a non-empty sequence of (input_drop_prob, drop_prob) pairs")
-    pairs = tuple(
-        (check_in_range(f"settings[{i}][0]", a, 0.0, 1.0, high_inclusive=False),
-         check_in_range(f"settings[{i}][1]", b, 0.0, 1.0, high_inclusive=False))
-        for i, (a, b) in enumerate(settings)
-    )
-    steps = check_int("steps", steps, minimum=1)
+    pairs = tuple(_drop_pair(f"settings[{i}]", pair) for i, pair in enumerate(setting_items))
+    steps = check_count("steps", steps)
     lr = check_in_range("lr", lr, 0.0, 1.0, low_inclusive=False)
-    record_every = check_int("record_every", record_every, minimum=1)
+    record_every = check_count("record_every", record_every)
 
     train, _, test = H.digit_splits(n_train, 0, seeds)
 
@@ -300,6 +328,15 @@ def overfitting(
         tr_acc.append(H.evaluate(net, train)["accuracy"].tolist())
         te_acc.append(H.evaluate(net, test)["accuracy"].tolist())
     return OverfitResult(pairs, tuple(int(s) for s in seeds), n_train, hidden, marks, tr_nll, te_nll, tr_acc, te_acc)
+
+
+def _drop_pair(name: str, pair: object) -> tuple[float, float]:
+    """One ``(input_drop_prob, drop_prob)`` pair: a list or tuple of two reals in ``[0, 1)``."""
+    items = check_sequence(name, pair)
+    if len(items) != 2:
+        raise ValueError(f"{name} must be a pair (input_drop_prob, drop_prob) (got {len(items)} items: {pair!r})")
+    return (check_in_range(f"{name}[0]", items[0], 0.0, 1.0, high_inclusive=False),
+            check_in_range(f"{name}[1]", items[1], 0.0, 1.0, high_inclusive=False))
 
 
 @dataclass(frozen=True)
@@ -332,15 +369,17 @@ def geometric_mean_gap(*, n_inputs: int = 10, n_classes: int = 3, keep_prob: flo
     from a generator seeded with ``seed``.
 
     Args:
-        n_inputs: Units :math:`N` (1 to 16).
-        n_classes: Classes, ``>= 2``.
+        n_inputs: Units :math:`N`, an int from 1 to 16.
+        n_classes: Classes, an int in :math:`[2, 2^{31}-1]`.
         keep_prob: Keep probability :math:`q \in (0, 1]`.
-        seed: Seed of ``W``, ``b`` and ``x``.
+        seed: Seed of ``W``, ``b`` and ``x``, an int in :math:`[0, 2^{63}-1]`.
 
     Returns:
-        A :class:`GeometricMeanResult`.
+        A :class:`GeometricMeanResult`. The randomness comes from a private
+        generator, so no global random state is read or changed.
 
     Raises:
+        TypeError: If a setting has the wrong type.
         ValueError: If a setting is out of range (``n_inputs`` at most 16).
 
     Example:
@@ -351,9 +390,9 @@ def geometric_mean_gap(*, n_inputs: int = 10, n_classes: int = 3, keep_prob: flo
     n_inputs = check_int("n_inputs", n_inputs, minimum=1)
     if n_inputs > 16:
         raise ValueError(f"n_inputs must be <= 16 to enumerate 2**n_inputs masks (got {n_inputs})")
-    n_classes = check_int("n_classes", n_classes, minimum=2)
+    n_classes = check_count("n_classes", n_classes, minimum=2)
     q = keep_probability(keep_prob=keep_prob)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed("seed", seed)
     gen = torch.Generator().manual_seed(seed)
     w = torch.randn(n_classes, n_inputs, generator=gen, dtype=torch.float64)
     b = torch.randn(n_classes, generator=gen, dtype=torch.float64)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from regbook._checks import check_in_range, check_int, check_positive
+from regbook._checks import check_count, check_in_range, check_int, check_positive, check_sequence
 from regbook.data import flip_labels
 from regbook.experiments import harness as H
 from regbook.experiments.stats import BOOK_SEEDS
@@ -80,18 +80,42 @@ class CalibrationResult:
     bin_confidence: list[list[list[float]]]
     bin_accuracy: list[list[list[float]]]
 
-    def values(self, metric: str, alpha: float) -> list[float]:
-        """One metric's per-seed values for one ``alpha`` (a value of :attr:`alphas`)."""
-        if metric not in METRICS:
-            raise ValueError(f"metric must be one of {METRICS} (got {metric!r})")
-        if alpha not in self.alphas:
+    def _alpha_index(self, alpha: object) -> int:
+        if isinstance(alpha, bool) or not isinstance(alpha, int | float) or alpha not in self.alphas:
             raise ValueError(f"alpha must be one of {self.alphas} (got {alpha!r})")
+        return self.alphas.index(alpha)
+
+    def values(self, metric: str, alpha: float) -> list[float]:
+        """One metric's per-seed values for one ``alpha``.
+
+        Args:
+            metric: One of :data:`regbook.experiments.label_smoothing.METRICS`.
+            alpha: One of :attr:`alphas` (a number equal to it).
+
+        Returns:
+            A new list, one value per seed; the record is not mutated.
+
+        Raises:
+            ValueError: If ``metric`` or ``alpha`` is not one of the allowed values.
+        """
+        if not isinstance(metric, str) or metric not in METRICS:
+            raise ValueError(f"metric must be one of {METRICS} (got {metric!r})")
         rows: list[list[float]] = getattr(self, metric)
-        return list(rows[self.alphas.index(alpha)])
+        return list(rows[self._alpha_index(alpha)])
 
     def pooled_bins(self, alpha: float) -> tuple[list[int], list[float], list[float]]:
-        """The reliability diagram of all seeds' test predictions together: count, confidence, accuracy per bin."""
-        i = self.alphas.index(alpha)
+        """The reliability diagram of all seeds' test predictions together: count, confidence, accuracy per bin.
+
+        Args:
+            alpha: One of :attr:`alphas` (a number equal to it).
+
+        Returns:
+            Three new lists of length :attr:`num_bins` (0 confidence and accuracy in an empty bin).
+
+        Raises:
+            ValueError: If ``alpha`` is not one of :attr:`alphas`.
+        """
+        i = self._alpha_index(alpha)
         count = [sum(row[b] for row in self.bin_count[i]) for b in range(self.num_bins)]
         conf = [sum(c[b] * n[b] for c, n in zip(self.bin_confidence[i], self.bin_count[i], strict=True))
                 / max(count[b], 1) for b in range(self.num_bins)]
@@ -124,40 +148,46 @@ def calibration_experiment(
     logit norm and logit gap.
 
     Args:
-        alphas: Smoothing values, each in :math:`[0, 1)`; at least one, distinct.
+        alphas: Smoothing values, a list or tuple of real numbers, each in
+            :math:`[0, 1)`; at least one, distinct.
         label_noise: Fraction of wrong training labels, :math:`[0, 0.9]`.
-        n_train: Training digits per seed (50 to 1500).
-        hidden: Hidden units, ``>= 1``.
-        steps: Full-batch Adam steps, ``>= 1``.
-        lr: Adam's learning rate, ``> 0``.
-        num_bins: Bins of the ECE, ``>= 1``.
-        seeds: Seeds, distinct ints ``>= 0``; at least one.
+        n_train: Training digits per seed, an int from 50 to 1500.
+        hidden: Hidden units, an int in :math:`[1, 2^{31}-1]`.
+        steps: Full-batch Adam steps, an int in :math:`[1, 2^{31}-1]`.
+        lr: Adam's learning rate, a finite real ``> 0``.
+        num_bins: Bins of the ECE, an int in :math:`[1, 2^{31}-1]`.
+        seeds: Seeds, a list or tuple of distinct ints ``>= 0``; at least one.
 
     Returns:
-        A :class:`CalibrationResult`.
+        A :class:`CalibrationResult`. Every argument is checked before any
+        data is loaded or any network trained; the randomness comes from each
+        seed's own generators (:func:`~regbook.experiments.harness.seed_streams`),
+        so no global random state is read or changed.
 
     Raises:
-        TypeError, ValueError: If an argument is out of range (named in the message).
+        TypeError: If an argument has the wrong type (named in the message).
+        ValueError: If an argument is out of range (named in the message).
 
     Example:
         >>> r = calibration_experiment(alphas=[0.0, 0.1], n_train=100, steps=20, seeds=[7, 8])
         >>> len(r.values("ece", 0.1)), r.n_test
         (2, 1697)
     """
-    if isinstance(alphas, str | bytes) or not isinstance(alphas, Sequence) or len(alphas) == 0:
+    alpha_items = check_sequence("alphas", alphas, nonempty=False)
+    if not alpha_items:
         raise ValueError("alphas must be a non-empty sequence of numbers")
     alpha_list = tuple(check_in_range(f"alphas[{i}]", a, 0.0, 1.0, high_inclusive=False)
-                       for i, a in enumerate(alphas))
+                       for i, a in enumerate(alpha_items))
     if len(set(alpha_list)) != len(alpha_list):
         raise ValueError(f"alphas must be distinct (got {list(alpha_list)})")
     label_noise = check_in_range("label_noise", label_noise, 0.0, 0.9)
     n_train = check_int("n_train", n_train, minimum=50)
     if n_train > 1500:
         raise ValueError(f"n_train must be <= 1500 to leave a test split (got {n_train})")
-    hidden = check_int("hidden", hidden, minimum=1)
-    steps = check_int("steps", steps, minimum=1)
+    hidden = check_count("hidden", hidden)
+    steps = check_count("steps", steps)
     lr = check_positive("lr", lr)
-    num_bins = check_int("num_bins", num_bins, minimum=1)
+    num_bins = check_count("num_bins", num_bins)
 
     train, _, test = H.digit_splits(n_train, 0, seeds)
     seed_list = tuple(int(s) for s in seeds)

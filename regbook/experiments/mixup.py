@@ -19,10 +19,22 @@ from dataclasses import dataclass
 
 import torch
 
-from regbook._checks import check_in_range, check_int, check_positive
+from regbook._checks import (
+    check_callable,
+    check_choice,
+    check_choices,
+    check_count,
+    check_in_range,
+    check_int,
+    check_positive,
+    check_real,
+    check_seed_sequence,
+    check_sequence,
+)
 from regbook.data import flip_labels
 from regbook.experiments.augmentation import per_network
 from regbook.experiments.harness import (
+    _MAX_STREAM_SEED,
     SeedSplit,
     accuracy,
     build_mlp,
@@ -60,6 +72,17 @@ def soft_mix(op: BatchMix, *, alpha: float) -> Mix:
     same λ and the same partners as the inputs. The partners are read off by
     passing ``y = arange(B)``, so ``y_b`` *is* the permutation.
 
+    Args:
+        op: A callable with the signature of :func:`regbook.mixup.mixup_batch`.
+        alpha: Beta parameter :math:`\alpha`, a finite real number > 0.
+
+    Returns:
+        The ``mix`` callback; each call draws from (advances) the generator it is given.
+
+    Raises:
+        TypeError: If ``op`` is not callable or ``alpha`` not a real number.
+        ValueError: If ``alpha`` is not finite and > 0.
+
     Example:
         >>> from regbook.mixup import mixup_batch
         >>> mix = soft_mix(mixup_batch, alpha=1.0)
@@ -68,6 +91,7 @@ def soft_mix(op: BatchMix, *, alpha: float) -> Mix:
         >>> bool(torch.allclose(x_mix, t_mix))   # inputs and targets mixed alike
         True
     """
+    check_callable("op", op)
     alpha = check_positive("alpha", alpha)
 
     def mix(x: torch.Tensor, t: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,7 +128,13 @@ class LambdaGap:
                 for act, nom in zip(self.actual, self.nominal, strict=True)]
 
     def share_above(self, threshold: float) -> list[float]:
-        r"""Per seed, the share of draws with :math:`\lambda - \lambda_0 >` ``threshold``."""
+        r"""Per seed, the share of draws with :math:`\lambda - \lambda_0 >` ``threshold``.
+
+        Raises:
+            TypeError: If ``threshold`` is not a real number.
+            ValueError: If ``threshold`` is not finite.
+        """
+        threshold = check_real("threshold", threshold)
         return [sum(a - b > threshold for a, b in zip(act, nom, strict=True)) / len(act)
                 for act, nom in zip(self.actual, self.nominal, strict=True)]
 
@@ -118,23 +148,27 @@ def cutmix_lambda_gap(
     :func:`regbook.mixup.cutmix_box`, both from ``seed_streams(s).mix``.
 
     Args:
-        size: Image side, >= 1.
-        alpha: Beta parameter, > 0.
-        draws: Boxes per seed, >= 1.
-        seeds: Seeds.
+        size: Image side, an int in [1, 2**31 - 1].
+        alpha: Beta parameter, a finite real number > 0.
+        draws: Boxes per seed, an int in [1, 2**31 - 1].
+        seeds: A non-empty list or tuple of distinct int seeds ``>= 0``.
 
     Returns:
-        A :class:`LambdaGap`.
+        A :class:`LambdaGap`. Nothing passed in is mutated.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: If a setting is out of range or a seed repeats (before anything is drawn).
 
     Example:
         >>> r = cutmix_lambda_gap(size=8, draws=200, seeds=(0, 1))
         >>> all(g > 0.01 for g in r.mean_abs_gap())
         True
     """
-    size = check_int("size", size, minimum=1)
+    size = check_count("size", size)
     a = check_positive("alpha", alpha)
-    draws = check_int("draws", draws, minimum=1)
-    seed_list = tuple(seeds)
+    draws = check_count("draws", draws)
+    seed_list = check_seed_sequence("seeds", seeds, maximum=_MAX_STREAM_SEED)
     nominal, actual = [], []
     for s in seed_list:
         g = seed_streams(s).mix
@@ -182,9 +216,28 @@ class MixResult:
     alpha: float
 
     def diff(self, metric: str, method: str, noise: float, baseline: str = "erm") -> list[float]:
-        """Per seed, ``metric`` of ``method`` minus that of ``baseline`` (same seed, same labels, same start)."""
+        """Per seed, ``metric`` of ``method`` minus that of ``baseline`` (same seed, same labels, same start).
+
+        Args:
+            metric: One of ``"accuracy"``, ``"ece"``, ``"confidence"``, ``"train_fit"``.
+            method, baseline: Names from :attr:`methods`.
+            noise: One of the levels in :attr:`noise`.
+
+        Raises:
+            TypeError: If ``noise`` is not a real number.
+            ValueError: If a name or the noise level is not one this result holds.
+        """
+        metric = check_choice("metric", metric, _METRICS)
+        method = check_choice("method", method, self.methods)
+        baseline = check_choice("baseline", baseline, self.methods)
+        level = check_real("noise", noise)
+        if level not in self.noise:
+            raise ValueError(f"noise must be one of the levels {self.noise} (got {noise!r})")
         values: dict[tuple[str, float], list[float]] = getattr(self, metric)
-        return paired(values[(method, noise)], values[(baseline, noise)])
+        return paired(values[(method, level)], values[(baseline, level)])
+
+
+_METRICS = ("accuracy", "ece", "confidence", "train_fit")
 
 
 def _noisy(train: SeedSplit, noise: float, seeds: Sequence[int]) -> SeedSplit:
@@ -219,35 +272,39 @@ def mixup_experiment(
     step and network, as in the papers' code.
 
     Args:
-        methods: Names from :data:`METHODS`.
-        noise: Label-noise fractions, each in [0, 1).
-        n_train: Training digits per seed, in [10, 1000].
-        seeds: Seeds.
-        steps: Adam steps, >= 1.
-        hidden: Hidden width (wide enough to memorise noisy labels).
-        alpha: Beta parameter for both mixes, > 0.
-        lr: Adam's learning rate.
+        methods: A non-empty list or tuple of distinct names from :data:`METHODS`.
+        noise: A non-empty list or tuple of distinct label-noise fractions, each a real number in [0, 1).
+        n_train: Training digits per seed, an int in [10, 1000].
+        seeds: A non-empty list or tuple of distinct int seeds ``>= 0``.
+        steps: Adam steps, an int in [1, 2**31 - 1].
+        hidden: Hidden width (wide enough to memorise noisy labels), an int in [1, 2**31 - 1].
+        alpha: Beta parameter for both mixes, a finite real number > 0.
+        lr: Adam's learning rate, a real number in (0, 100].
 
     Returns:
-        A :class:`MixResult`.
+        A :class:`MixResult`. Nothing passed in is mutated.
+
+    Raises:
+        TypeError: If an argument has the wrong type.
+        ValueError: On an unknown or repeated method, a repeated noise level or seed, or a
+            setting out of range; raised before any data is loaded or any network trained.
 
     Example:
         >>> r = mixup_experiment(methods=("erm", "mixup"), noise=(0.0,), n_train=50, seeds=(0, 1), steps=3)
         >>> len(r.accuracy[("mixup", 0.0)]), len(r.diff("ece", "mixup", 0.0))
         (2, 2)
     """
-    names = tuple(methods)
-    for m in names:
-        if m not in METHODS:
-            raise ValueError(f"methods must be drawn from {METHODS} (got {m!r})")
-    levels = tuple(check_in_range("noise", q, 0.0, 1.0, high_inclusive=False) for q in noise)
-    n_train = check_int("n_train", n_train, minimum=10)
-    if n_train > 1000:
-        raise ValueError(f"n_train must be <= 1000 (got {n_train})")
-    steps = check_int("steps", steps, minimum=1)
-    hidden = check_int("hidden", hidden, minimum=1)
+    names = check_choices("methods", methods, METHODS)
+    levels = tuple(check_in_range(f"noise[{i}]", q, 0.0, 1.0, high_inclusive=False)
+                   for i, q in enumerate(check_sequence("noise", noise)))
+    if len(set(levels)) != len(levels):
+        raise ValueError(f"noise must not repeat a level (got {list(levels)})")
+    n_train = check_int("n_train", n_train, minimum=10, maximum=1000)
+    seed_list = check_seed_sequence("seeds", seeds, maximum=_MAX_STREAM_SEED)
+    steps = check_count("steps", steps)
+    hidden = check_count("hidden", hidden)
     a = check_positive("alpha", alpha)
-    seed_list = tuple(seeds)
+    lr = check_in_range("lr", lr, 0.0, 100.0, low_inclusive=False)
     k = len(seed_list)
     clean, _, test = digit_splits(n_train, 0, seed_list)
     mixes = {"erm": None, "mixup": soft_mix(mixup_batch, alpha=a), "cutmix": soft_mix(cutmix_batch, alpha=a)}

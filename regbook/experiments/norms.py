@@ -16,7 +16,14 @@ from dataclasses import dataclass
 
 import torch
 
-from regbook._checks import check_choice, check_int, check_positive
+from regbook._checks import (
+    MAX_SEED,
+    check_choice,
+    check_count,
+    check_in_range,
+    check_positive,
+    check_seed_sequence,
+)
 from regbook.experiments import harness as H
 from regbook.experiments.stats import BOOK_SEEDS
 
@@ -25,6 +32,8 @@ __all__ = ["NORMS", "NormConvergence", "norm_convergence"]
 #: The normalizations :func:`norm_convergence` compares, by the harness's names ("none" is excluded, as it
 #: would add biases to the linear layers and so change their initial draws.)
 NORMS = ("layer", "rms", "group", "batch")
+
+_MAX_STREAM_SEED = (MAX_SEED - 7) // 8  # seed_streams seeds 8 * seed + j, j <= 7, which must fit manual_seed
 
 
 @dataclass(frozen=True)
@@ -81,22 +90,27 @@ def norm_convergence(
     the only difference within a seed is the norm. Adam, cross-entropy.
 
     Args:
-        norms: Normalizations after each hidden linear layer, from ``"layer"``,
-            ``"rms"``, ``"group"`` (4 groups), ``"batch"``; distinct.
-        n_train: Training digits per seed (1 to 1796).
-        hidden: Width of the hidden layers.
-        depth: Number of hidden layers.
-        steps: Adam steps.
-        batch_size: Mini-batch size.
-        lr: Adam learning rate, ``> 0``.
-        record_every: Record the mean training loss every this many steps.
-        seeds: At least two distinct seeds ``>= 0``.
+        norms: Normalizations after each hidden linear layer: a non-empty list or
+            tuple of distinct names from ``"layer"``, ``"rms"``, ``"group"``
+            (4 groups, so ``hidden`` must be a multiple of 4), ``"batch"``.
+        n_train: Training digits per seed, an int in ``[1, 1796]`` (the rest are the test set).
+        hidden: Width of the hidden layers, an int ``>= 1``.
+        depth: Number of hidden layers, an int ``>= 1``.
+        steps: Adam steps, an int in ``[1, 2**31 - 1]``.
+        batch_size: Mini-batch size, an int ``>= 2`` (capped at ``n_train``).
+        lr: Adam learning rate, a real number in ``(0, 100]``.
+        record_every: Record the mean training loss every this many steps, an int ``>= 1``.
+        seeds: At least two distinct int seeds in ``[0, (2**63 - 8) // 8]`` (a list or tuple).
 
     Returns:
-        A :class:`NormConvergence`.
+        A :class:`NormConvergence` (CPU tensors, float64 losses). Nothing passed in is mutated:
+        every model, generator and data split is made inside.
 
     Raises:
-        TypeError, ValueError: If an argument is out of range (named in the message).
+        TypeError: If an argument has the wrong type (an int flag given as a bool or a float, a
+            string for ``norms`` or ``seeds``), named in the message.
+        ValueError: If an argument is out of range, an item of ``norms`` is unknown or repeated,
+            or ``seeds`` holds fewer than two or repeated seeds; raised before any training.
 
     Example:
         >>> r = norm_convergence(n_train=100, hidden=8, depth=1, steps=4, record_every=2, seeds=(0, 1))
@@ -108,14 +122,14 @@ def norm_convergence(
     names = tuple(check_choice("norms", n, NORMS) for n in norms)
     if len(set(names)) != len(names):
         raise ValueError(f"norms must be distinct (got {names})")
-    n_train = check_int("n_train", n_train, minimum=1)
-    hidden = check_int("hidden", hidden, minimum=1)
-    depth = check_int("depth", depth, minimum=1)
-    steps = check_int("steps", steps, minimum=1)
-    batch_size = check_int("batch_size", batch_size, minimum=2)
-    lr = check_positive("lr", lr)
-    record_every = check_int("record_every", record_every, minimum=1)
-    seed_list = tuple(seeds)
+    n_train = check_count("n_train", n_train)
+    hidden = check_count("hidden", hidden)
+    depth = check_count("depth", depth)
+    steps = check_count("steps", steps)
+    batch_size = check_count("batch_size", batch_size, minimum=2)
+    lr = check_in_range("lr", check_positive("lr", lr), 0.0, 100.0, low_inclusive=False)
+    record_every = check_count("record_every", record_every)
+    seed_list = check_seed_sequence("seeds", seeds, maximum=_MAX_STREAM_SEED)
     if len(seed_list) < 2:
         raise ValueError(f"seeds must hold at least 2 seeds for an interval (got {len(seed_list)})")
     train, _, test = H.digit_splits(n_train, 0, seed_list)

@@ -20,10 +20,13 @@ import torch
 import torch.nn.functional as F
 
 from regbook import norms
-from regbook._checks import check_int, check_positive
+from regbook._checks import check_choice, check_int, check_positive, check_seed, check_sequence, check_size
 from regbook.experiments.harness import median_seconds
 
 __all__ = ["KernelTiming", "NormTiming", "Pair", "time_kernels", "time_norms"]
+
+#: Most timed repetitions accepted (as :func:`~regbook.experiments.harness.median_seconds`).
+_MAX_REPEATS = 10_000
 
 
 # ---------------------------------------------------------------------------
@@ -63,16 +66,20 @@ def time_kernels(pairs: Sequence[Pair], *, repeats: int = 15) -> list[KernelTimi
     """Time each pair's two calls with :func:`~regbook.experiments.harness.median_seconds`, on one CPU thread.
 
     Args:
-        pairs: :class:`regbook.perf.KernelPair` objects (anything with ``name``,
-            ``shape``, ``ours`` and ``torch``), e.g. :func:`regbook.perf.kernel_pairs`.
-        repeats: Timed runs per call (after one warm-up), ``>= 3``.
+        pairs: A list or tuple of :class:`regbook.perf.KernelPair` objects (anything
+            with ``name``, ``shape`` and callable ``ours`` and ``torch``), e.g.
+            :func:`regbook.perf.kernel_pairs`; may be empty.
+        repeats: Timed runs per call (after one warm-up), an int from 3 to 10000.
 
     Returns:
-        One :class:`KernelTiming` per pair, in order.
+        One :class:`KernelTiming` per pair, in order. Torch's thread count is set
+        to 1 for the timing and restored afterwards; the pairs' calls run
+        ``repeats + 1`` times each (whatever they mutate, they mutate).
 
     Raises:
-        TypeError: If a pair lacks a callable ``ours`` / ``torch`` or ``repeats`` is not an int.
-        ValueError: If ``repeats < 3``.
+        TypeError: If ``pairs`` is not a list or tuple, a pair lacks a callable
+            ``ours`` / ``torch``, or ``repeats`` is not an int.
+        ValueError: If ``repeats`` is outside :math:`[3, 10000]`.
 
     Example:
         >>> from regbook.perf import kernel_pairs
@@ -80,7 +87,8 @@ def time_kernels(pairs: Sequence[Pair], *, repeats: int = 15) -> list[KernelTimi
         >>> rows[0].name, rows[0].ratio > 0
         ('LayerNorm forward', True)
     """
-    repeats = check_int("repeats", repeats, minimum=3)
+    repeats = check_int("repeats", repeats, minimum=3, maximum=_MAX_REPEATS)
+    check_sequence("pairs", pairs, nonempty=False)
     for i, p in enumerate(pairs):
         if not (callable(getattr(p, "ours", None)) and callable(getattr(p, "torch", None))):
             raise TypeError(f"pairs[{i}] must have callable 'ours' and 'torch' (got {type(p).__name__})")
@@ -113,7 +121,12 @@ class NormTiming:
     rms: dict[str, float] = field(default_factory=dict)
 
     def ratio(self, key: str) -> float:
-        """RMSNorm time / LayerNorm time for ``key`` such as ``"library fwd"``; below 1 means cheaper."""
+        """RMSNorm time / LayerNorm time for ``key`` such as ``"library fwd"``; below 1 means cheaper.
+
+        Raises:
+            ValueError: If ``key`` is not a key of both ``layer`` and ``rms``.
+        """
+        check_choice("key", key, tuple(k for k in self.layer if k in self.rms))
         return self.rms[key] / self.layer[key]
 
 
@@ -163,30 +176,39 @@ def time_norms(
     Only the ratios are meant to be read.
 
     Args:
-        shapes: Input shapes ``(*, D)``.
-        repeats: Timed repetitions per call, ``>= 1``.
-        eps: Epsilon for both norms, ``> 0``.
-        seed: Seed of the random inputs, ``>= 0``.
+        shapes: A list or tuple of input shapes ``(*, D)``, each a non-empty list
+            or tuple of ints ``>= 1`` with at most :math:`2^{31}-1` entries in all;
+            may be empty.
+        repeats: Timed repetitions per call, an int from 1 to 10000.
+        eps: Epsilon for both norms, a finite real ``> 0``.
+        seed: Seed of the random inputs, an int in :math:`[0, 2^{63}-1]`.
 
     Returns:
-        One :class:`NormTiming` per shape.
+        One :class:`NormTiming` per shape. Every argument is checked before any
+        tensor is made; the inputs come from a private generator, and torch's
+        thread count is set to 1 for the timing and restored afterwards.
 
     Raises:
-        ValueError: If ``repeats < 1``, a shape is empty or not of positive ints, or ``eps <= 0``.
+        TypeError: If ``shapes``, a shape or an entry has the wrong type, or
+            ``repeats`` / ``seed`` are not ints or ``eps`` not a real number.
+        ValueError: If ``repeats`` is out of range, a shape is empty, has an
+            entry below 1 or too many entries in all, ``eps <= 0`` or ``seed``
+            is out of range.
 
     Example:
         >>> (t,) = time_norms([(4, 16)], repeats=1)
         >>> sorted(t.layer) == sorted(t.rms) == ['library fwd', 'library fwd+bwd', 'scratch fwd', 'scratch fwd+bwd']
         True
     """
-    repeats = check_int("repeats", repeats, minimum=1)
+    repeats = check_int("repeats", repeats, minimum=1, maximum=_MAX_REPEATS)
     eps = check_positive("eps", eps)
-    gen = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    seed = check_seed("seed", seed)
     dims_list = []
-    for shape in shapes:
+    for i, shape in enumerate(check_sequence("shapes", shapes, nonempty=False)):
         if not isinstance(shape, tuple | list) or len(shape) == 0:
-            raise ValueError(f"each shape must be a non-empty tuple of ints (got {shape!r})")
-        dims_list.append(tuple(check_int("shape", d, minimum=1) for d in shape))
+            raise ValueError(f"each shape must be a non-empty tuple of ints (got shapes[{i}] = {shape!r})")
+        dims_list.append(check_size(f"shapes[{i}]", shape, allow_int=False))
+    gen = torch.Generator().manual_seed(seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     out = []

@@ -30,7 +30,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from regbook import prenorm as P
-from regbook._checks import check_choice, check_int, check_positive
+from regbook._checks import (
+    MAX_SEED,
+    check_choice,
+    check_count,
+    check_float_tensor,
+    check_in_range,
+    check_int,
+    check_module_input,
+    check_positive,
+    check_seed_sequence,
+    check_sequence,
+    check_tensor,
+)
 from regbook.experiments import harness as H
 from regbook.experiments.stats import BOOK_SEEDS
 
@@ -44,13 +56,25 @@ __all__ = [
 ]
 
 
+_MAX_STREAM_SEED = (MAX_SEED - 7) // 8  # seed_streams seeds 8 * seed + j, j <= 7, which must fit manual_seed
+
+
 def _seed_list(seeds: Sequence[int]) -> tuple[int, ...]:
     if isinstance(seeds, int | str | bytes) or not isinstance(seeds, Sequence):
         raise TypeError(f"seeds must be a sequence of ints (got {type(seeds).__name__})")
-    out = tuple(check_int(f"seeds[{i}]", s, minimum=0) for i, s in enumerate(seeds))
-    if len(out) < 2 or len(set(out)) != len(out):
+    out = check_seed_sequence("seeds", seeds, maximum=_MAX_STREAM_SEED)
+    if len(out) < 2:
         raise ValueError(f"seeds must hold at least 2 distinct seeds (got {out})")
     return out
+
+
+def _check_model(d_model: object, n_heads: object) -> tuple[int, int]:
+    """A width and a head count that :func:`regbook.prenorm.make_stack` accepts."""
+    d_model = check_int("d_model", d_model, minimum=1, maximum=P._MAX_D_MODEL)
+    n_heads = check_count("n_heads", n_heads)
+    if d_model % n_heads != 0:
+        raise ValueError(f"n_heads must divide d_model {d_model} (got {n_heads})")
+    return d_model, n_heads
 
 
 @functools.lru_cache(maxsize=2)
@@ -78,20 +102,34 @@ class SeedTransformer(nn.Module):
     computing, for seed ``i``, exactly ``stacks[i](x[i])``: the same equations
     as :class:`regbook.prenorm.Block` (see its forward pass), with the seed axis in front.
 
+    Args:
+        stacks: A non-empty list or tuple of :class:`regbook.prenorm.Stack` s of one
+            architecture (placement, depth, widths), dtype and device. They are not
+            mutated: their weights are copied.
+
+    Raises:
+        TypeError: If ``stacks`` is not a non-empty list or tuple of stacks.
+        ValueError: If the stacks differ in architecture, dtype or device.
+
     Shape:
-        - Input ``(k, B, T, d_in)``, output ``(k, B, T, d_out)``.
+        - Input ``(k, B, T, d_in)``, float, finite, with the dtype and device of the
+          stacks' parameters; output ``(k, B, T, d_out)`` of the same dtype and device.
     """
 
     def __init__(self, stacks: Sequence[P.Stack]) -> None:
         super().__init__()
-        if not stacks or not all(isinstance(s, P.Stack) for s in stacks):
-            raise TypeError("stacks must be a non-empty sequence of regbook.prenorm.Stack")
+        if (isinstance(stacks, str | bytes) or not isinstance(stacks, Sequence) or not stacks
+                or not all(isinstance(s, P.Stack) for s in stacks)):
+            raise TypeError(f"stacks must be a non-empty sequence of regbook.prenorm.Stack (got {stacks!r:.80})")
         first = stacks[0]
         names = [n for n, _ in first.named_parameters()]
         for s in stacks[1:]:
             if s.placement != first.placement or [n for n, _ in s.named_parameters()] != names or any(
                     p.shape != q.shape for p, q in zip(s.parameters(), first.parameters(), strict=True)):
                 raise ValueError("stacks must share one architecture (placement, depth, widths)")
+            if any(p.dtype != q.dtype or p.device != q.device
+                   for p, q in zip(s.parameters(), first.parameters(), strict=True)):
+                raise ValueError("stacks must share one dtype and device")
         self.seeds = len(stacks)
         self.placement = first.placement
         self.depth = len(first.blocks)
@@ -129,8 +167,11 @@ class SeedTransformer(nn.Module):
         return self._linear(f"blocks__{i}__mlp__proj", F.gelu(self._linear(f"blocks__{i}__mlp__fc", h)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[0] != self.seeds:
-            raise ValueError(f"x must have shape (k={self.seeds}, B, T, d_in) (got {tuple(x.shape)})")
+        x = check_float_tensor("x", x)
+        d_in = self.params["embed__weight"].shape[-1]
+        if x.ndim != 4 or x.shape[0] != self.seeds or x.shape[-1] != d_in:
+            raise ValueError(f"x must have shape (k={self.seeds}, B, T, d_in={d_in}) (got {tuple(x.shape)})")
+        check_module_input("x", x, self)
         k, b, t, _ = x.shape
         h = self._linear("embed", x.reshape(k, b * t, -1))                        # (k, B·T, C)
         for i in range(self.depth):
@@ -192,7 +233,15 @@ class GradientProfile:
     batch_size: int
 
     def last(self, placement: str) -> torch.Tensor:
-        """``(len(depths), k)``: the last block's gradient norm at each depth, per seed."""
+        """``(len(depths), k)``: the last block's gradient norm at each depth, per seed.
+
+        Args:
+            placement: ``"pre"`` or ``"post"``.
+
+        Raises:
+            ValueError: If ``placement`` is not ``"pre"`` or ``"post"``.
+        """
+        placement = check_choice("placement", placement, P.PLACEMENTS)
         return torch.stack([self.norms[placement][d][-1] for d in self.depths])
 
 
@@ -200,27 +249,36 @@ def loglog_slope(xs: Sequence[float], ys: torch.Tensor) -> torch.Tensor:
     r"""Per-column least-squares slope of :math:`\log y` on :math:`\log x`: :math:`a` in :math:`y \propto x^a`.
 
     Args:
-        xs: ``m >= 2`` distinct positive abscissae (e.g. depths).
-        ys: ``(m, k)`` positive values, one column per seed.
+        xs: A list or tuple of ``m >= 2`` positive finite real abscissae (e.g. depths),
+            at least two of them distinct.
+        ys: ``(m, k)`` positive finite values (any real dtype, on any device), one column per seed.
 
     Returns:
-        ``(k,)`` float64 slopes.
+        ``(k,)`` float64 slopes on ``ys``'s device (a meta tensor for a meta ``ys``).
 
     Raises:
-        ValueError: If the shapes disagree, fewer than two distinct ``xs`` are given, or a value is not positive.
+        TypeError: If ``xs`` is not a list or tuple of real numbers or ``ys`` is not a real tensor.
+        ValueError: If the shapes disagree, fewer than two distinct ``xs`` are given, or a value
+            is not positive and finite.
 
     Example:
         >>> loglog_slope([1, 4, 16], torch.tensor([[1.0], [0.5], [0.25]])).tolist()  # y = x^(-1/2)
         [-0.5]
     """
-    lx = torch.tensor([math.log(check_positive("xs", x)) for x in xs], dtype=torch.float64)
+    items = check_sequence("xs", xs)
+    lx = torch.tensor([math.log(check_positive(f"xs[{i}]", x)) for i, x in enumerate(items)], dtype=torch.float64)
+    ys = check_tensor("ys", ys)
+    if ys.is_complex() or ys.dtype == torch.bool:
+        raise TypeError(f"ys must have a real dtype (got {ys.dtype})")
+    if ys.is_floating_point():
+        check_float_tensor("ys", ys)
     y = ys.double()
     if y.ndim != 2 or y.shape[0] != lx.numel() or lx.numel() < 2 or lx.unique().numel() < 2:
         raise ValueError(f"ys must be (m, k) with m = len(xs) >= 2 distinct xs (got {tuple(ys.shape)}, m={len(xs)})")
-    if not bool((y > 0).all()):
+    if not y.is_meta and not bool((y > 0).all()):
         raise ValueError("ys must be positive")
     ly = y.log()
-    dx = (lx - lx.mean()).unsqueeze(1)
+    dx = (lx - lx.mean()).unsqueeze(1).to(y.device)
     return (dx * (ly - ly.mean(0))).sum(0) / dx.pow(2).sum()
 
 
@@ -243,33 +301,32 @@ def gradient_profile(
     comparison). One backward pass per placement and depth, all seeds at once.
 
     Args:
-        depths: Stack depths to measure (distinct, ``>= 1``).
-        d_model: Width :math:`C`.
-        n_heads: Attention heads (must divide ``d_model``).
-        seq_len: Sequence length ``T``.
-        batch_size: Batch size ``B``.
-        seeds: At least two distinct seeds.
+        depths: Stack depths to measure: a non-empty list or tuple of distinct ints in ``[1, 2**31 - 1]``.
+        d_model: Width :math:`C`, an int in ``[1, 23170]``.
+        n_heads: Attention heads, an int ``>= 1`` dividing ``d_model``.
+        seq_len: Sequence length ``T``, an int ``>= 1``.
+        batch_size: Batch size ``B``, an int ``>= 1``.
+        seeds: At least two distinct int seeds in ``[0, (2**63 - 8) // 8]`` (a list or tuple).
 
     Returns:
-        A :class:`GradientProfile`.
+        A :class:`GradientProfile` (CPU float64 tensors). Nothing passed in is mutated.
 
     Raises:
-        TypeError, ValueError: If an argument is out of range (named in the message).
+        TypeError: If an argument has the wrong type (named in the message).
+        ValueError: If an argument is out of range, ``depths`` repeat or ``seeds`` hold fewer
+            than two or repeated seeds; raised before anything is built.
 
     Example:
         >>> prof = gradient_profile((1, 2), d_model=8, n_heads=2, seq_len=3, batch_size=2, seeds=(0, 1))
         >>> tuple(prof.norms["post"][2].shape), tuple(prof.last("pre").shape)
         ((2, 2), (2, 2))
     """
-    depth_list = tuple(check_int("depths", d, minimum=1) for d in depths)
-    if not depth_list or len(set(depth_list)) != len(depth_list):
+    depth_list = tuple(check_count(f"depths[{i}]", d) for i, d in enumerate(check_sequence("depths", depths)))
+    if len(set(depth_list)) != len(depth_list):
         raise ValueError(f"depths must be distinct and non-empty (got {depth_list})")
-    d_model = check_int("d_model", d_model, minimum=1)
-    n_heads = check_int("n_heads", n_heads, minimum=1)
-    if d_model % n_heads != 0:
-        raise ValueError(f"n_heads must divide d_model {d_model} (got {n_heads})")
-    seq_len = check_int("seq_len", seq_len, minimum=1)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
+    d_model, n_heads = _check_model(d_model, n_heads)
+    seq_len = check_count("seq_len", seq_len)
+    batch_size = check_count("batch_size", batch_size)
     seed_list = _seed_list(seeds)
     k = len(seed_list)
 
@@ -362,23 +419,26 @@ def warmup_run(
 
     Args:
         placement: ``"pre"`` or ``"post"``.
-        warmup_steps: Length of the linear warmup (0: none).
-        depth: Blocks.
-        d_model: Width.
-        n_heads: Heads (must divide ``d_model``).
-        lr: Peak Adam learning rate, ``> 0``.
-        steps: Optimizer steps.
-        batch_size: Mini-batch size.
-        n_train: Training digits per seed.
-        n_test: Held-out digits per seed for the test accuracy (``n_train + n_test <= 1796``).
-        record_every: Record the mean training loss every this many steps.
-        seeds: At least two distinct seeds.
+        warmup_steps: Length of the linear warmup, an int ``>= 0`` (0: none).
+        depth: Blocks, an int in ``[1, 2**31 - 1]``.
+        d_model: Width, an int in ``[1, 23170]``.
+        n_heads: Heads, an int ``>= 1`` dividing ``d_model``.
+        lr: Peak Adam learning rate, a real number in ``(0, 100]``.
+        steps: Optimizer steps, an int in ``[1, 2**31 - 1]``.
+        batch_size: Mini-batch size, an int ``>= 1`` (capped at ``n_train``).
+        n_train: Training digits per seed, an int ``>= 1``.
+        n_test: Held-out digits per seed for the test accuracy, an int ``>= 1``
+            (``n_train + n_test <= 1796``).
+        record_every: Record the mean training loss every this many steps, an int ``>= 1``.
+        seeds: At least two distinct int seeds in ``[0, (2**63 - 8) // 8]`` (a list or tuple).
 
     Returns:
-        A :class:`WarmupRun`.
+        A :class:`WarmupRun` (CPU tensors). Nothing passed in is mutated.
 
     Raises:
-        TypeError, ValueError: If an argument is out of range (named in the message).
+        TypeError: If an argument has the wrong type (named in the message).
+        ValueError: If an argument is out of range or ``seeds`` hold fewer than two or
+            repeated seeds; raised before anything is built or trained.
 
     Example:
         >>> r = warmup_run(placement="pre", warmup_steps=2, depth=1, d_model=8, n_heads=2, steps=4,
@@ -388,17 +448,16 @@ def warmup_run(
     """
     placement = check_choice("placement", placement, P.PLACEMENTS)
     warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
-    depth = check_int("depth", depth, minimum=1)
-    d_model = check_int("d_model", d_model, minimum=1)
-    n_heads = check_int("n_heads", n_heads, minimum=1)
-    if d_model % n_heads != 0:
-        raise ValueError(f"n_heads must divide d_model {d_model} (got {n_heads})")
-    lr = check_positive("lr", lr)
-    steps = check_int("steps", steps, minimum=1)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    n_train = check_int("n_train", n_train, minimum=1)
-    n_test = check_int("n_test", n_test, minimum=1)
-    record_every = check_int("record_every", record_every, minimum=1)
+    depth = check_count("depth", depth)
+    d_model, n_heads = _check_model(d_model, n_heads)
+    lr = check_in_range("lr", check_positive("lr", lr), 0.0, 100.0, low_inclusive=False)
+    steps = check_count("steps", steps)
+    batch_size = check_count("batch_size", batch_size)
+    n_train = check_count("n_train", n_train)
+    n_test = check_count("n_test", n_test)
+    if n_train + n_test > 1797 - 1:  # the 8x8 digits are 1797 images; regbook.data.digits keeps one for testing
+        raise ValueError(f"n_train + n_test must be <= 1796 (got {n_train} + {n_test} = {n_train + n_test})")
+    record_every = check_count("record_every", record_every)
     seed_list = _seed_list(seeds)
 
     train, test, _ = _digit_splits(n_train, n_test, seed_list)

@@ -14,7 +14,7 @@ NOT_CALLABLE = {
     "regbook.experiments.stats.BOOK_SEEDS", "regbook.experiments.stats.CONFIDENCE", "regbook.experiments.stats.MIME",
     "regbook.experiments.harness.NORMS", "regbook.experiments.harness.OPTIMIZERS",
     "regbook.chapters.CHAPTERS", "regbook.chapters.REFERENCE_MODULES",
-    "regbook.plotting.COLORS", "regbook.plotting.WIDTH", "regbook.plotting.MIN_FONT",
+    "regbook.plotting.COLORS", "regbook.plotting.WIDTH", "regbook.plotting.MIN_FONT", "regbook.plotting.SCRIPT_SCALE",
 }
 
 

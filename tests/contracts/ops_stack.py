@@ -30,9 +30,6 @@ NOT_CALLABLE = {"regbook.stack.ARCHS", "regbook.stack.NORMS", "regbook.experimen
 
 SEEDS = list(TEST_SEEDS[:2])
 
-# The first torch.optim optimizer a process builds imports torch._dynamo: seconds, over ten on a loaded machine.
-# Pay that once here, at collection, not inside whichever timed contract case trains first.
-torch.optim.AdamW([nn.Parameter(torch.zeros(1))])
 OBJ = "the object under test, made fresh by the sample (its state is watched)"
 PATH = ("a path that does not exist raises FileNotFoundError, as open() does (documented); the generic "
         "'unknown' case counts that as an escape, so wrong types are given as extra cases instead")

@@ -15,6 +15,7 @@ import inspect
 from pathlib import Path
 
 import pytest
+import torch._dynamo  # noqa: F401  (its first import takes seconds under load: not charged to one case's time limit)
 
 from regbook.chapters import api_modules
 from tests.contracts.opinfo import Case, OpInfo, check_case, hostile_cases
@@ -38,19 +39,11 @@ def public_names() -> list[str]:
     return out
 
 
-#: Modules whose registries are still to be written (issue 17 is open). The list may only shrink:
-#: a module listed here that gains a registry, or a name outside these modules left uncovered, fails.
-PENDING = frozenset(m.strip() for m in (HERE / "PENDING").read_text().split() if m.strip())
-
-
 def test_every_public_name_is_covered() -> None:
     covered = {op.name for op in OPS}
     prefixes = {n.rsplit(".", 1)[0] for n in covered}
-    missing = [n for n in public_names() if n not in covered and n not in prefixes and n not in NOT_CALLABLE
-               and n.removeprefix("regbook.").rsplit(".", 1)[0] not in PENDING]
+    missing = [n for n in public_names() if n not in covered and n not in prefixes and n not in NOT_CALLABLE]
     assert not missing, f"public names no contract registry covers: {missing}"
-    done = sorted(m for m in PENDING if any(op.name.startswith(f"regbook.{m}.") for op in OPS))
-    assert not done, f"remove from tests/contracts/PENDING, they have registries now: {done}"
 
 
 def test_registry_names_are_public() -> None:

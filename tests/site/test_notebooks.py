@@ -16,6 +16,7 @@ keys starting with ``timing_`` (wall-clock measurements) and figures are exempt.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -115,3 +116,21 @@ def test_figures_travel_with_the_notebooks() -> None:
 
 def _is_figure(text_plain: object) -> bool:
     return isinstance(text_plain, str) and text_plain.startswith("<Figure size")
+
+
+def test_library_listings_are_the_excerpts_the_page_shows() -> None:
+    """A ``{literalinclude}`` cut with start-after/end-before (or pyobject) reaches the notebook as the
+    same excerpt Sphinx printed on the page, not as the whole module."""
+    listings = 0
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        article = BeautifulSoup((HTML / f"{path.stem}.html").read_text(), "html.parser").select_one("article")
+        assert article is not None, path.stem
+        shown = {"\n".join(line.rstrip() for line in pre.get_text().strip().splitlines())
+                 for pre in article.select("div.highlight pre")}
+        for cell in nb.cells:
+            for code in re.findall(r"```python\n# from regbook/[^\n]*\n(.*?)\n```", cell.source, re.S):
+                code = "\n".join(line.rstrip() for line in code.strip().splitlines())
+                assert code in shown, f"{path.stem}: a notebook listing the page does not show:\n{code[:300]}"
+                listings += 1
+    assert listings >= 5, f"only {listings} library listings in the notebooks"

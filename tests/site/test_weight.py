@@ -23,7 +23,7 @@ PAGES = pages()
 CHAPTERS = chapters()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # measured once per worker: xdist may interleave other modules' tests
 def weights(browser: object, site: str) -> dict[str, tuple[int, dict[str, int]]]:
     out = {}
     for name in PAGES:
