@@ -70,4 +70,4 @@ def test_random_valid_inputs_match_torch(op: OpInfo, seed: int) -> None:
     diff = _close(out, expect, op.tol)
     assert diff is None, f"differs from torch: {diff}"
     for x, y in zip(tensors_in(out), tensors_in(expect), strict=True):
-        assert (x.dtype, x.device) == (y.dtype, y.device), f"{x.dtype}/{x.device} where torch gives {y.dtype}/{y.device}"
+        assert (x.dtype, x.device) == (y.dtype, y.device), f"{x.dtype}/{x.device}, torch: {y.dtype}/{y.device}"
