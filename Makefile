@@ -138,7 +138,7 @@ copy-dist:
 # its own, the publishing workflow. Needs a built book and PDF: `make test` makes them first.
 site-tests: $(STAMP) chromium $(NPM_STAMP)
 	REGBOOK_SITE_TESTS=1 REGBOOK_BUILDDIR=$(BUILDDIR) REGBOOK_CHROMIUM=$(CHROMIUM) OMP_NUM_THREADS=1 \
-	  $(BIN)/python -m pytest -q -p no:cacheprovider -n $(JOBS) --dist loadgroup tests/site
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -n $(JOBS) --dist loadgroup --durations=10 tests/site
 
 # What each page of the built book loads, as a table (also used by `make bench`).
 weights: $(STAMP) chromium

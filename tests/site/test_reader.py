@@ -88,7 +88,7 @@ def test_no_display_equation_is_clipped_on_a_desktop(watched: Watched, site: str
     if page.locator(".math").count():
         page.wait_for_function("document.querySelectorAll('.math mjx-container').length >= "
                                "document.querySelectorAll('.math').length", timeout=30_000)
-    wide = page.evaluate("""() => [...document.querySelectorAll('div.math')]
+    wide = page.evaluate("""() => [...document.querySelectorAll('div.math, mjx-container[display="true"]')]
         .filter(d => d.scrollWidth > d.clientWidth + 1).map(d => d.textContent.slice(0, 60))""")
     assert not wide, f"display equations wider than the column at 1280 px: {wide}"
 
@@ -148,3 +148,21 @@ def test_the_claims_ledger_works_on_a_phone(phone: Watched, site: str) -> None:
     cites = page.locator(".claim-card a[href*='references']")
     assert cites.count() >= 10
     assert re.search(r"\d{4}", cites.first.inner_text()), "citations read author-year"
+
+
+@pytest.mark.parametrize(("name", "anchor", "words"), [
+    ("prenorm.html", "fig-prenorm-blocks", ("pre-norm", "post-norm")),
+    ("batchnorm.html", "fig-bn-modes", ("train", "eval")),
+])
+def test_the_lectures_diagrams_are_drawn(watched: Watched, site: str, name: str, anchor: str,
+                                         words: tuple[str, ...]) -> None:
+    """The pre-norm/post-norm block diagram and BatchNorm's train/eval diagram: figures, with a caption and alt
+    text that say what they show, drawn with text a reader can see."""
+    page = watched.page
+    page.goto(f"{site}/{name}", wait_until="networkidle")
+    fig = page.locator(f"figure#{anchor}")
+    assert fig.count() == 1, f"no figure #{anchor} on {name}"
+    img = fig.locator("img").first
+    assert img.is_visible() and img.evaluate("i => i.complete && i.naturalWidth > 0")
+    said = (fig.locator("figcaption").inner_text() + " " + (img.get_attribute("alt") or "")).lower()
+    assert all(w in said for w in words), f"caption and alt text of #{anchor} do not mention {words}: {said[:200]}"
