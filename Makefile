@@ -148,7 +148,7 @@ test: lint pytest book-strict print-pdf copy-dist doctest site-tests
 	@echo "make test: all checks passed"
 
 bench: $(STAMP)
-	$(BIN)/python .ci/bench.py --runs $(or $(RUNS),3)
+	$(BIN)/python .ci/bench.py --runs $(or $(RUNS),3) $(if $(SKIP_TEST),--skip-test)
 
 # One chapter (plus the landing, API and references pages) in its own build
 # folder, so chapters can be written side by side. Warnings are printed, not

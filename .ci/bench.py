@@ -10,7 +10,8 @@ alone. Prints a table of medians over ``--runs`` repetitions:
   one module inside the ``regbook.experiments`` subpackage;
 * the cost of 5 seeds trained together relative to 1 seed (the experiment
   harness, one torch thread as in a build kernel, median of 5 in one process);
-* ``make test`` (one run: lint, pytest, strict build from the cache, doctest, site tests).
+* ``make test`` (one run: lint, pytest, strict build from the cache, doctest, site tests);
+  ``--skip-test`` (``make bench SKIP_TEST=1``) leaves it out.
 
 Edits are undone afterwards, whatever happens.
 """
@@ -83,7 +84,9 @@ def edited(path: Path, runs: int) -> tuple[list[float], list[str]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
-    runs = ap.parse_args().runs
+    ap.add_argument("--skip-test", action="store_true", help="leave out the `make test` row (about 15 minutes)")
+    args = ap.parse_args()
+    runs = args.runs
     print("| step | median (s) | runs | note |\n|---|---|---|---|", flush=True)
 
     def row(name: str, times: list[float], note: str = "") -> None:
@@ -108,7 +111,8 @@ def main() -> None:
     one, five = float(out[0]), float(out[1])
     print(f"| 5 seeds together / 1 seed | {five / one:.2f}x | 5 | {one:.2f} s vs {five:.2f} s (budget <= 2x) |",
           flush=True)
-    row("`make test` (cache warm)", [make("test")[0]], "one run")
+    if not args.skip_test:
+        row("`make test` (cache warm)", [make("test")[0]], "one run")
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@ search index only on the search page, and no image over 200 kB.
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from sitekit import HTML, chapters, pages
 from weights import CHAPTER_MEDIAN_LIMIT, PAGE_LIMIT, PNG_LIMIT, measure
 
@@ -23,8 +25,7 @@ PAGES = pages()
 CHAPTERS = chapters()
 
 
-@pytest.fixture(scope="session")  # measured once per worker: xdist may interleave other modules' tests
-def weights(browser: object, site: str) -> dict[str, tuple[int, dict[str, int]]]:
+def _measure_all(browser: object, site: str) -> dict[str, tuple[int, dict[str, int]]]:
     out = {}
     for name in PAGES:
         total, sizes, w = measure(browser, site, name)
@@ -32,6 +33,20 @@ def weights(browser: object, site: str) -> dict[str, tuple[int, dict[str, int]]]
         w.close()  # type: ignore[attr-defined]
         out[name] = (total, {u.replace(site, ""): n for u, n in sizes.items()})
     return out
+
+
+@pytest.fixture(scope="session")
+def weights(browser: object, site: str, tmp_path_factory: pytest.TempPathFactory,
+            worker_id: str) -> dict[str, tuple[int, dict[str, int]]]:
+    """Every page measured once per test run: the first xdist worker to get here measures, the other
+    reads its file (these tests are not always scheduled on one worker)."""
+    if worker_id == "master":
+        return _measure_all(browser, site)
+    shared = tmp_path_factory.getbasetemp().parent / "page-weights.json"
+    with FileLock(f"{shared}.lock"):
+        if not shared.is_file():
+            shared.write_text(json.dumps(_measure_all(browser, site)))
+        return {name: (total, sizes) for name, (total, sizes) in json.loads(shared.read_text()).items()}
 
 
 @pytest.mark.xdist_group("weights")
